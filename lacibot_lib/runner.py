@@ -1,0 +1,158 @@
+"""Execute the labs with papermill — shared by ``make labs`` and the notebook tests — and write a report.
+
+``run_lab`` executes one notebook (the ``parameters`` cell is overridden, e.g. ``SMOKE=True``) and reads back the
+metrics it recorded; ``run_labs`` runs several into ``runs/<timestamp>/`` and writes ``report.md`` with each lab's
+metrics and the plots it drew.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .results import format_value, read_recorded
+from .settings import repo_root
+
+LABS = ("week1_prompting", "week2_finetune", "week3_cuda_rag", "week4_gradio", "week6_rag_translation")
+
+
+@dataclass
+class LabRun:
+    name: str
+    output: Path
+    seconds: float
+    metrics: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+def labs_dir() -> Path:
+    return repo_root() / "labs"
+
+
+def available_labs() -> list[str]:
+    return [name for name in LABS if (labs_dir() / f"{name}.ipynb").exists()]
+
+
+def _use_this_environments_kernel() -> None:
+    # Jupyter looks in JUPYTER_PATH first: this makes "python3" mean the kernel installed in this venv,
+    # even if the user has another "python3" kernelspec in ~/.local.
+    venv_share = str(Path(sys.prefix) / "share" / "jupyter")
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if venv_share not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([venv_share, *[p for p in paths if p]])
+
+
+def run_lab(name: str, output_dir: str | Path, parameters: dict | None = None, smoke: bool = False,
+            timeout_s: int = 1800, progress: bool = True) -> LabRun:
+    """Execute ``labs/<name>.ipynb`` into ``output_dir`` and return its recorded metrics."""
+    import papermill as pm
+
+    _use_this_environments_kernel()
+    source = labs_dir() / f"{name}.ipynb"
+    if not source.exists():
+        raise FileNotFoundError(f"No lab {name!r}: {source} does not exist. Labs: {', '.join(available_labs())}")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    output = output_dir / f"{name}.ipynb"
+    params = {"SMOKE": smoke, **(parameters or {})}
+    started = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(str(source), str(output), parameters=params, kernel_name="python3",
+                            cwd=str(labs_dir()), execution_timeout=timeout_s, progress_bar=progress,
+                            request_save_on_cell_execute=True)
+    except pm.PapermillExecutionError as err:
+        error = f"{err.ename}: {err.evalue} (cell {err.exec_count})"
+    seconds = time.perf_counter() - started
+    metrics = read_recorded(output) if output.exists() else {}
+    return LabRun(name=name, output=output, seconds=seconds, metrics=metrics, error=error)
+
+
+def extract_figures(notebook: Path, figures_dir: Path, prefix: str) -> list[Path]:
+    """Save every PNG a notebook drew into ``figures_dir``; return the files in order."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                path = figures_dir / f"{prefix}_{len(saved) + 1:02d}.png"
+                path.write_bytes(base64.b64decode(png))
+                saved.append(path)
+    return saved
+
+
+def write_report(runs: list[LabRun], out_dir: Path, smoke: bool) -> Path:
+    """``report.md``: per lab its status, runtime, recorded metrics and figures."""
+    lines = [f"# Laci-bot labs — run report ({datetime.now():%Y-%m-%d %H:%M})", "",
+             f"Mode: {'smoke' if smoke else 'full'} parameters. Every number below was recorded by the executed "
+             "notebook in this folder.", "", "| lab | status | minutes |", "|---|---|---|"]
+    for run in runs:
+        status = "ok" if run.error is None else f"FAILED: {run.error}"
+        lines.append(f"| [{run.name}]({run.output.name}) | {status} | {run.seconds / 60:.1f} |")
+    for run in runs:
+        lines += ["", f"## {run.name}", "", "| metric | value |", "|---|---|"]
+        for key, value in run.metrics.items():
+            lines.append(f"| {key} | {format_value(value)} |")
+        figures = extract_figures(run.output, out_dir / "figures", run.name) if run.output.exists() else []
+        lines += [""] + [f"![{run.name} figure {i}](figures/{f.name})" for i, f in enumerate(figures, 1)]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report
+
+
+def run_labs(names: list[str] | None = None, out_root: str | Path | None = None, smoke: bool = False,
+             parameters: dict | None = None) -> tuple[Path, list[LabRun]]:
+    """Run several labs into ``runs/<timestamp>/`` and write the report; returns (report path, runs)."""
+    names = names or available_labs()
+    out_root = Path(out_root) if out_root else repo_root() / "runs"
+    out_dir = out_root / datetime.now().strftime("%Y%m%d-%H%M%S")
+    runs = []
+    for index, name in enumerate(names, start=1):
+        print(f"[{index}/{len(names)}] {name} …", flush=True)
+        run = run_lab(name, out_dir, parameters=parameters, smoke=smoke)
+        print(f"    {'done' if run.error is None else 'FAILED'} in {run.seconds / 60:.1f} min"
+              + (f": {run.error}" if run.error else ""), flush=True)
+        runs.append(run)
+    return write_report(runs, out_dir, smoke), runs
+
+
+def publish_notebook(executed: str | Path, destination: str | Path) -> Path:
+    """Copy an executed notebook over its lab, made fit for git: no machine paths, no widget state, no
+    papermill bookkeeping. The outputs stay those of the real run."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    replacements = [(str(repo_root()), "."), (str(Path.home()), "~"), (sys.prefix, "<venv>")]
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+
+    def clean(text: str) -> str:
+        for old, new in replacements:
+            text = text.replace(old, new)
+        return text
+
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            data = output.get("data", {})
+            data.pop("application/vnd.jupyter.widget-view+json", None)
+            for key in ("text/plain", "text/html", "text/markdown"):
+                if key in data:
+                    data[key] = clean(data[key] if isinstance(data[key], str) else "".join(data[key]))
+            if "traceback" in output:
+                output["traceback"] = [clean(line) for line in output["traceback"]]
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    destination = Path(destination)
+    nbformat.write(nb, str(destination))
+    return destination

@@ -1,0 +1,50 @@
+"""Execute every lab with papermill in smoke parameters and assert the metrics it recorded.
+
+Each lab runs once per test session (module-scoped fixture); the assertions read the metrics back from the
+executed notebook, as recommenders' notebook tests do.
+"""
+from __future__ import annotations
+
+import pytest
+
+from lacibot_lib import runner
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    cache: dict[str, runner.LabRun] = {}
+
+    def run(name: str) -> runner.LabRun:
+        if name not in cache:
+            if name not in runner.available_labs():
+                pytest.skip(f"lab {name} is not in this checkout")
+            out = tmp_path_factory.mktemp(name)
+            cache[name] = runner.run_lab(name, out, smoke=True, timeout_s=900, progress=False)
+        result = cache[name]
+        assert result.error is None, f"{name} failed: {result.error} (executed notebook: {result.output})"
+        return result
+
+    return run
+
+
+def _assert_rouge(scores: dict):
+    for key in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        assert 0.0 <= scores[key] <= 1.0, (key, scores)
+
+
+def test_week1_prompting(executed):
+    m = executed("week1_prompting").metrics
+    assert m["parameters_total"] == 134_515_008
+    assert m["attention_max_abs_error"] <= 1e-4
+    assert 0.0 < m["top1_probability_T1"] <= 1.0
+    shots = sorted(m["rouge_by_shots"], key=int)
+    assert shots[0] == "0" and len(shots) >= 2
+    for k in shots:
+        _assert_rouge(m["rouge_by_shots"][k])
+    tokens = [m["prompt_tokens_by_shots"][k] for k in shots]
+    assert all(a < b for a, b in zip(tokens, tokens[1:])), f"few-shot prompts must be longer than zero-shot: {tokens}"
+    assert m["rouge1_zero_shot"] > 0.05, "the zero-shot summaries share almost no words with the references"
+    assert m["overflow_detected"] is True
+    assert all(0.0 <= v <= 1.0 for v in m["rouge1_by_generation_setting"].values())
