@@ -67,6 +67,28 @@ def cmd_doctor(args) -> int:
     return 1 if any(f.level == "error" for f in findings) else 0
 
 
+def cmd_chat(args) -> int:
+    from . import app
+    from .chat import backend_or_local
+
+    if args.host not in {"127.0.0.1", "localhost", "::1"} and not args.allow_remote:
+        raise ValueError(f"Refusing to listen on {args.host!r} without --allow-remote (the app has no login).")
+    backend, problem = backend_or_local(args.backend)
+    if problem:
+        print(f"note: {problem}", file=sys.stderr)
+    if args.app == "notes":
+        from .notes_bot import build_notes_bot
+
+        demo = app.build_chat_app(build_notes_bot(backend, search=args.search, progress=True), app.NOTES_TEXT, problem)
+    else:
+        from .laci import build_laci_bot
+
+        demo = app.build_chat_app(build_laci_bot(backend), app.LACI_TEXT, problem)
+    print(f"Serving {args.app} on http://{args.host}:{args.port} (Ctrl+C stops it)")
+    app.launch(demo, host=args.host, port=args.port, block=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lacibot", description="Laci-bot labs command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check torch, CUDA build vs driver, GPU, bf16; explain mismatches")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
+    p = sub.add_parser("chat", help="launch a Gradio chatbot: --app notes (Week 4) or --app laci (Week 6)")
+    p.add_argument("--app", choices=["notes", "laci"], default="notes")
+    p.add_argument("--backend", choices=["local", "openai"], default=None, help="default: LACIBOT_BACKEND or local")
+    p.add_argument("--search", choices=["similarity", "mmr"], default="similarity", help="notes app retrieval")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--allow-remote", action="store_true", help="needed to listen on a non-loopback address")
+    p.set_defaults(func=cmd_chat)
     p = sub.add_parser("finetune", help="full or LoRA fine-tuning on dialogues (works under `accelerate launch`)")
     p.add_argument("--method", choices=["full", "lora"], default="lora")
     p.add_argument("--model", default=None, help="alias, HF id or folder (default: LACIBOT_MODEL or packaged)")
@@ -89,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-size", type=int, default=None, help="use only the first N training dialogues")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--max-length", type=int, default=384)
     p.add_argument("--lr", type=float, default=None, help="default: 5e-5 full, 1e-3 LoRA")
     p.add_argument("--patience", type=int, default=2)
     p.add_argument("--lora-r", type=int, default=8)

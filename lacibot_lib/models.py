@@ -149,8 +149,11 @@ def load_model(name: str | None = None, *, device: str | None = None, dtype=None
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
     settings = settings or get_settings()
     source = resolve_model_source(name, settings)
+    hf_logging.disable_progress_bar()  # a 0.1 s local load needs no bar; keeps notebook outputs readable
     try:
         config = AutoConfig.from_pretrained(source)
     except OSError as err:

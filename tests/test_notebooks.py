@@ -48,3 +48,19 @@ def test_week1_prompting(executed):
     assert m["rouge1_zero_shot"] > 0.05, "the zero-shot summaries share almost no words with the references"
     assert m["overflow_detected"] is True
     assert all(0.0 <= v <= 1.0 for v in m["rouge1_by_generation_setting"].values())
+
+
+def test_week2_finetune(executed):
+    m = executed("week2_finetune").metrics
+    for key in ("rouge_zero_shot", "rouge_few_shot", "rouge_full", "rouge_lora"):
+        _assert_rouge(m[key])
+    full, lora = m["full_summary"], m["lora_summary"]
+    assert full["trainable_pct"] == pytest.approx(100.0) and lora["trainable_pct"] < 1.0
+    assert lora["trainable"] < full["trainable"] and lora["disk_mb"] < full["disk_mb"] / 50
+    for name in ("full", "lora"):
+        losses = m[f"train_loss_{name}"]
+        assert len(losses) >= 2 and losses[-1] < losses[0], f"{name}: loss did not decrease over {losses}"
+        assert len(m[f"eval_history_{name}"]) >= 1
+    assert m["adapter_reload_identical"] is True and m["adapter_merge_identical"] is True
+    assert set(m["forgetting_scores"]) == {"base", "full", "lora"}
+    assert all(0.0 <= v <= 1.0 for v in m["forgetting_scores"].values())
