@@ -5,15 +5,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def heatmaps(matrices, titles, labels=None, ncols=4, cmap="viridis", suptitle=None, size=3.0):
-    """A grid of heatmaps (attention maps, similarity matrices) with shared tick labels."""
+def heatmaps(matrices, titles, labels=None, ncols=4, cmap="viridis", suptitle=None, size=3.0, annotate=False):
+    """A grid of heatmaps (attention maps, similarity matrices) with shared tick labels; ``annotate`` writes
+    each value into its cell."""
     n = len(matrices)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for ax, matrix, title in zip(axes.flat, matrices, titles):
-        ax.imshow(np.asarray(matrix), cmap=cmap)
+        values = np.asarray(matrix)
+        ax.imshow(values, cmap=cmap)
         ax.set_title(title, fontsize=9)
+        if annotate:
+            for (row, col), value in np.ndenumerate(values):
+                ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if value < values.mean() else "black")
         if labels is not None:
             ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
             ax.set_yticks(range(len(labels)), labels, fontsize=7)

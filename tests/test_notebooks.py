@@ -64,3 +64,18 @@ def test_week2_finetune(executed):
     assert m["adapter_reload_identical"] is True and m["adapter_merge_identical"] is True
     assert set(m["forgetting_scores"]) == {"base", "full", "lora"}
     assert all(0.0 <= v <= 1.0 for v in m["forgetting_scores"].values())
+
+
+def test_week3_cuda_rag(executed):
+    m = executed("week3_cuda_rag").metrics
+    assert {"torch", "cuda_build", "driver", "gpus", "bf16", "findings"} <= set(m["doctor"])
+    for key in ("timing_matmul_gflops", "timing_forward_s", "timing_generation_tok_s", "timing_training_s_per_step"):
+        assert m[key] and all(v > 0 for v in m[key].values()), key
+    assert {"cpu/full", "cpu/lora"} <= set(m["timing_training_s_per_step"])
+    assert isinstance(m["gpu_reference_available"], bool)
+    assert 0.0 <= m["few_shot_val_rouge1"] <= 1.0 and m["lora_val_rouge1_by_epoch"]
+    assert m["cosine_hu_en_translation_pair"] > m["cosine_unrelated_pair"]
+    for row in m["chunking"]:
+        assert 0.0 <= row["mrr"] <= 1.0 and row["chunks"] > 0
+    assert m["vector_store_reused_on_second_build"] is True
+    assert set(m["retrieval_by_strategy"]) == {"similarity", "mmr"}
