@@ -1,0 +1,75 @@
+"""Gradio 6 apps: the Week 4 notes bot and the Week 6 Hungarian Laci-bot.
+
+``gr.ChatInterface`` with the Gradio 6 message format (openai-style dicts), streaming answers with their
+sources underneath, example questions, a line saying which backend answers, and a clear button. Apps bind to
+127.0.0.1 unless a host is given explicitly.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .bot import DocumentBot, render_answer
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@dataclass
+class AppText:
+    title: str
+    description: str
+    placeholder: str
+    sources_label: str
+    examples: list[str]
+    clear_label: str = "Clear"
+    backend_label: str = "Backend"
+    offline_label: str = "offline · answers quoted from the documents"
+
+
+NOTES_TEXT = AppText(
+    title="Chat with the course notes",
+    description="Ask about transformers, prompting, fine-tuning, PEFT, evaluation, RAG or CUDA. Answers come from "
+                "the course notes PDF and cite their pages.",
+    placeholder="Ask a question about the course notes…", sources_label="Sources",
+    examples=["What does LoRA change in a transformer?", "How does ROUGE-L differ from ROUGE-1?",
+              "Why must GPU code be synchronised before timing it?", "What is maximal marginal relevance?"])
+
+
+def build_chat_app(bot: DocumentBot, text: AppText, backend_note: str | None = None):
+    """A ``gr.Blocks`` app around ``bot``; the chat function is exposed as ``/respond``."""
+    import gradio as gr
+
+    def respond(message, history):
+        for answer in bot.stream(message, history):
+            yield render_answer(answer, text.sources_label)
+
+    with gr.Blocks(title=text.title) as demo:
+        gr.Markdown(f"# {text.title}\n{text.description}")
+        label = bot.backend.label if bot.backend is not None else text.offline_label
+        gr.Markdown(f"**{text.backend_label}:** {label}" + (f" — _{backend_note}_" if backend_note else ""),
+                    elem_id="backend-indicator")
+        chatbot = gr.Chatbot(height=420, label=text.title, elem_id="chat")
+        chat = gr.ChatInterface(respond, chatbot=chatbot, examples=text.examples or None,
+                                textbox=gr.Textbox(placeholder=text.placeholder, label=None, elem_id="question"),
+                                api_name="respond", fill_height=False)
+        gr.ClearButton([chatbot, chat.textbox], value=text.clear_label, elem_id="clear")
+    return demo
+
+
+def launch(demo, host: str = "127.0.0.1", port: int | None = None, block: bool = True):
+    """Start the app (loopback by default); returns the URL when ``block`` is False."""
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True,
+                            show_error=True)
+    return url
+
+
+LACI_TEXT = AppText(
+    title="Laci-bot — szakmai gyakorlat",
+    description="Kérdezz a BME AUT szakmai gyakorlatáról (BSc/MSc, határidők, dokumentumok, cégek, külföld). "
+                "A válaszok a projekt tudásbázisából jönnek, forrásmegjelöléssel. A tudásbázis a 2023/2024-es "
+                "tanévet írja le: mindig ellenőrizd a hivatalos oldalt (aut.bme.hu/SzakmaiGyakorlat).",
+    placeholder="Írd be a kérdésed…", sources_label="Források", clear_label="Törlés", backend_label="Válaszol",
+    offline_label="offline · a tudásbázisból idézett válaszok",
+    examples=["Mennyi ideig tart a BSc szakmai gyakorlat?", "Mi a VIAUAS00 tárgy?",
+              "Kell-e fizetést kapnom a gyakorlat alatt?", "Can I do the internship abroad?"])
