@@ -195,3 +195,25 @@ def load_pdf_pages(path: str | Path) -> list[Document]:
     for doc in pages:
         doc.metadata = {"source": path.name, "page": int(doc.metadata.get("page", 0)) + 1}
     return pages
+
+
+def cached_embed_documents(embeddings: Embeddings, texts: Sequence[str], cache_dir: str | Path | None = None) -> np.ndarray:
+    """``embeddings.embed_documents(texts)`` as a float32 matrix, cached on disk by a hash of the texts and the
+    embedder's name: a notebook, the tests and the app that index the same documents embed them once."""
+    if cache_dir is None:
+        from .settings import get_settings
+
+        cache_dir = get_settings().cache_dir / "embeddings"
+    name = getattr(embeddings, "name", type(embeddings).__name__)
+    digest = hashlib.sha256(name.encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\x00")
+    path = Path(cache_dir) / f"{digest.hexdigest()[:32]}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = np.asarray(embeddings.embed_documents(list(texts)), dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial.npy")
+    np.save(partial, vectors)
+    os.replace(partial, path)  # atomic: a reader never sees half a file
+    return vectors

@@ -74,3 +74,18 @@ def test_pdf_pages_are_one_based_and_bad_pdf_is_named(tmp_path):
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
     with pytest.raises(ValueError, match="broken.pdf"):
         rag.load_pdf_pages(broken)
+
+
+def test_embedding_cache_reuses_vectors(tmp_path):
+    class CountingEmbeddings(rag.E5Embeddings):
+        calls = 0
+
+        def embed_documents(self, texts):
+            CountingEmbeddings.calls += 1
+            return super().embed_documents(texts)
+
+    embeddings = CountingEmbeddings()
+    first = rag.cached_embed_documents(embeddings, ["alpha", "beta"], tmp_path)
+    second = rag.cached_embed_documents(embeddings, ["alpha", "beta"], tmp_path)
+    rag.cached_embed_documents(embeddings, ["alpha", "gamma"], tmp_path)
+    assert CountingEmbeddings.calls == 2 and np.array_equal(first, second) and first.shape == (2, 384)

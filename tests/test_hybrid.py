@@ -1,0 +1,127 @@
+import pytest
+from langchain_core.documents import Document
+
+from lacibot_lib import hybrid, kb
+from lacibot_lib.data import read_jsonl
+from lacibot_lib.settings import data_dir
+
+
+def _shares_a_form(a: str, b: str) -> bool:
+    return bool(set(hybrid.normalize_hu(a)) & set(hybrid.normalize_hu(b)))
+
+
+def test_inflected_forms_share_an_index_form():
+    # snowball alone maps these to different stems ("gyakorl" vs "gyakorlat"); the extra forms bridge them
+    assert _shares_a_form("gyakorlatot", "gyakorlat")
+    for query_word, text_word in zip("szakmai gyakorlat".split(), "szakmai gyakorlatot".split()):
+        assert _shares_a_form(query_word, text_word)
+
+
+def test_accent_free_typing_matches_accented_text():
+    for typed, written in [("oras", "órás"), ("mernokinformatikus", "mérnökinformatikus"),
+                           ("kulfoldon", "külföldön"), ("feltolteni", "feltölteni"), ("beszamolot", "beszámolót"),
+                           ("igazolo", "igazoló")]:
+        assert _shares_a_form(typed, written), (typed, written)
+
+
+def test_function_and_question_words_are_not_indexed():
+    assert hybrid.normalize_hu("Mennyi ideig tart a szakmai gyakorlat?") == \
+        hybrid.normalize_hu("ideig tart szakmai gyakorlat")
+    assert hybrid.normalize_hu("Hány? What is the") == []
+    assert "nem" in hybrid.normalize_hu("nem fogadják el") and "előtt" in hybrid.normalize_hu("2014 előtt")
+
+
+def test_subject_codes_numbers_and_hyphen_suffixes():
+    tokens = hybrid.normalize_hu("Tárgykód: VIAUAS00, 320 óra, BSc-n.")
+    assert "viauas00" in tokens and "320" in tokens and "bsc" in tokens
+    assert "n" not in tokens  # the bare suffix of "BSc-n" is noise
+    assert hybrid.normalize_hu("...") == []
+
+
+def _doc(ref):
+    return Document(page_content=ref, metadata={"source": "t.csv", "ref": ref})
+
+
+def test_reciprocal_rank_fusion_hand_computed():
+    a, b, c, d = (_doc(r) for r in "abcd")
+    fused = hybrid.reciprocal_rank_fusion([[a, b, c], [_doc("b"), d]], k=60)
+    assert [doc.metadata["ref"] for doc, _ in fused] == ["b", "a", "d", "c"]
+    scores = {doc.metadata["ref"]: score for doc, score in fused}
+    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores["a"] == pytest.approx(1 / 61)
+    assert scores["d"] == pytest.approx(1 / 62)
+    assert scores["c"] == pytest.approx(1 / 63)
+    assert hybrid.reciprocal_rank_fusion([[a], [b]], k=1) == [(a, 0.5), (b, 0.5)]  # ties keep first appearance
+
+
+def test_is_relevant_hit_wildcard_and_exact():
+    doc = Document(page_content="x", metadata={"source": "gyik.csv", "ref": "gyik-06"})
+    assert hybrid.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "gyik-06"}])
+    assert hybrid.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "*"}])
+    assert not hybrid.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "gyik-07"},
+                                            {"source": "teendok.csv", "ref": "*"}])
+    assert not hybrid.is_relevant_hit(doc, [])
+
+
+@pytest.fixture(scope="module")
+def retriever():
+    docs, problems = kb.load_knowledge_base()
+    assert problems == []
+    return hybrid.HybridRetriever(docs)
+
+
+@pytest.fixture(scope="module")
+def eval_questions():
+    return read_jsonl(data_dir() / "eval" / "laci_eval.jsonl", required=("id", "question"))
+
+
+FAQ_CASES = [
+    ("Hány kreditet ér a szakmai gyakorlat?", "gyik-04"),
+    ("Milyen hosszú a szakmai gyakorlat villamosmérnök BSc-n?", "gyik-08"),
+    ("Does the university sign an NDA?", "gyik-40"),
+    ("Is payment mandatory for the internship?", "gyik-47"),
+]
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+@pytest.mark.parametrize("question,ref", FAQ_CASES)
+def test_each_arm_finds_the_faq_row(retriever, mode, question, ref):
+    top = retriever.search(question, k=3, mode=mode)
+    assert ref in [doc.metadata["ref"] for doc, _ in top], [doc.metadata["ref"] for doc, _ in top]
+
+
+def test_search_returns_scored_documents_and_rejects_unknown_mode(retriever):
+    results = retriever.search("VIAUAS00", k=5, mode="bm25")
+    assert results and all(isinstance(score, float) for _, score in results)
+    assert "VIAUAS00" in results[0][0].page_content
+    assert [s for _, s in results] == sorted((s for _, s in results), reverse=True)
+    with pytest.raises(ValueError, match="unknown retrieval mode"):
+        retriever.search("x", mode="faiss")
+
+
+def test_evidence_separates_internship_from_off_topic(retriever):
+    on_topic = retriever.evidence("Hány órás a szakmai gyakorlat?")
+    off_topic = retriever.evidence("Adj egy jó receptet túrós csuszához!")
+    assert set(on_topic) == {"dense_cosine", "bm25_score"}
+    assert on_topic["dense_cosine"] > off_topic["dense_cosine"] + 0.05
+    # BM25 alone is a weak off-topic signal (one shared rare word scores high), but no shared word scores 0
+    assert retriever.evidence("Mondj egy viccet!")["bm25_score"] == 0.0 < on_topic["bm25_score"]
+
+
+@pytest.mark.parametrize("question,ref", [("mennyi ideig tart a szakmai gyakorlat bsc-n", "gyik-06"),
+                                          ("kulfoldon is lehet csinalni a gyakorlatot?", "gyik-44")])
+def test_bm25_matches_accent_free_questions(retriever, question, ref):
+    assert retriever.search(question, k=1, mode="bm25")[0][0].metadata["ref"] == ref
+
+
+def test_followup_query_carries_the_last_history_turn():
+    question = {"question": "És MSc-n?", "history": ["Első kérdés?", "Mennyi ideig tart a BSc gyakorlat?"]}
+    assert hybrid.eval_query(question) == "Mennyi ideig tart a BSc gyakorlat? És MSc-n?"
+
+
+def test_hybrid_on_the_eval_set(retriever, eval_questions):
+    result = hybrid.evaluate_retrieval(retriever, eval_questions, mode="hybrid")
+    assert result["skipped"] == sum(1 for q in eval_questions if not q["expected"])
+    assert result["n"] + result["skipped"] == len(eval_questions) and len(result["latency_ms"]) == result["n"]
+    assert result["hit@3"] >= 0.95 and result["mrr"] >= 0.90, result
+    assert 0 < result["p50_ms"] <= result["p95_ms"]

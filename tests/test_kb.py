@@ -1,0 +1,136 @@
+import codecs
+
+import pytest
+
+from lacibot_lib import kb
+
+HUNGARIAN = "Szakmai gyakorlat: őszi félév, tűzvédelmi oktatás, mérnökinformatikus BSc (VIAUAS00)."
+
+
+@pytest.mark.parametrize("raw", [
+    HUNGARIAN.encode("utf-8"),
+    codecs.BOM_UTF8 + HUNGARIAN.encode("utf-8"),
+    codecs.BOM_UTF16_LE + HUNGARIAN.encode("utf-16-le"),
+    codecs.BOM_UTF16_BE + HUNGARIAN.encode("utf-16-be"),
+    HUNGARIAN.encode("iso-8859-2"),
+], ids=["utf8", "utf8-bom", "utf16-le-bom", "utf16-be-bom", "latin2"])
+def test_text_file_encodings_are_detected_without_loss(tmp_path, raw):
+    path = tmp_path / "note.txt"
+    path.write_bytes(raw)
+    assert kb.read_text_file(path) == HUNGARIAN
+
+
+def test_latin2_bytes_for_o_and_u_double_acute(tmp_path):
+    raw = "kőműves, fűtő".encode("iso-8859-2")
+    assert b"\xf5" in raw and b"\xfb" in raw  # ő and ű, which are invalid UTF-8 on their own
+    path = tmp_path / "latin2.txt"
+    path.write_bytes(raw)
+    assert kb.read_text_file(path) == "kőműves, fűtő"
+
+
+@pytest.mark.parametrize("raw", [
+    bytes(range(256)) * 4,                             # not UTF-8; as Latin-2 full of control characters
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40,  # binary header with NUL bytes, valid UTF-8
+    "Szakmai gyakorlat".encode("utf-16-le"),           # UTF-16 without a BOM: ASCII + NUL
+], ids=["garbage", "binary", "utf16-no-bom"])
+def test_binary_or_garbage_is_rejected_naming_the_file(tmp_path, raw):
+    path = tmp_path / "broken.txt"
+    path.write_bytes(raw)
+    with pytest.raises(kb.KnowledgeBaseError) as err:
+        kb.read_text_file(path)
+    message = str(err.value)
+    assert "broken.txt" in message and "UTF-8" in message and "\n" not in message
+
+
+def test_missing_file_is_a_knowledge_base_error(tmp_path):
+    with pytest.raises(kb.KnowledgeBaseError, match="nope.txt: file not found"):
+        kb.read_text_file(tmp_path / "nope.txt")
+
+
+FAQ = ("id,kerdes,valasz,question_en,answer_en,tema\n"
+       'f-1,Hány hét a gyakorlat?,"Legalább 8 hét, azaz 320 óra.",'
+       'How long is it?,"At least 8 weeks, 320 hours.",hossz\n'
+       "\n"
+       "f-2,Kell NDA?,Az egyetem nem ír alá NDA-t.,Is an NDA needed?,The university signs no NDA.,nda\n")
+
+
+def test_faq_csv_rows_become_bilingual_documents(tmp_path):
+    path = tmp_path / "gyik.csv"
+    path.write_text(FAQ, encoding="utf-8-sig")  # Excel writes a BOM before the header
+    docs = kb.load_faq_csv(path)
+    assert [d.metadata["ref"] for d in docs] == ["f-1", "f-2"]
+    first = docs[0]
+    assert first.metadata.items() >= {"source": "gyik.csv", "kind": "faq", "row": 1,
+                                      "kerdes": "Hány hét a gyakorlat?",
+                                      "answer_en": "At least 8 weeks, 320 hours.", "tema": "hossz"}.items()
+    for text in ("Hány hét a gyakorlat?", "320 óra", "How long is it?", "320 hours"):
+        assert text in first.page_content
+
+
+def test_faq_csv_missing_column_names_file_and_column(tmp_path):
+    path = tmp_path / "gyik.csv"
+    path.write_text("id,kerdes,question_en\nf-1,Mi ez?,What is it?\n", encoding="utf-8")
+    with pytest.raises(kb.KnowledgeBaseError) as err:
+        kb.load_faq_csv(path)
+    assert "gyik.csv" in str(err.value) and "valasz" in str(err.value)
+
+
+def test_faq_csv_bad_rows_are_reported_not_dropped(tmp_path):
+    path = tmp_path / "gyik.csv"
+    path.write_text("id,kerdes,valasz\nf-1,Mi ez?,Egy válasz, vesszővel\n", encoding="utf-8")
+    with pytest.raises(kb.KnowledgeBaseError, match=r"gyik.csv, line 2: more fields"):
+        kb.load_faq_csv(path)
+    path.write_text("id,kerdes,valasz\nf-1,Mi ez?,Ez.\nf-1,Mi az?,Az.\n", encoding="utf-8")
+    with pytest.raises(kb.KnowledgeBaseError, match=r"line 3: duplicate id 'f-1'"):
+        kb.load_faq_csv(path)
+
+
+def test_todo_csv_and_txt_sections(tmp_path):
+    todo = tmp_path / "teendok.csv"
+    todo.write_text("lepes,ki,mit,mikor,megjegyzes\n1,hallgató,Jelentkezik.,2 héttel előtte.,\n", encoding="utf-8")
+    (step,) = kb.load_todo_csv(todo)
+    assert step.metadata["ref"] == "lepes-1" and step.metadata["kind"] == "todo" and "Jelentkezik." in step.page_content
+
+    txt = tmp_path / "info.txt"
+    txt.write_text("Bevezető sor.\n\n== Milyen hosszú? ==\n\nLegalább 8 hét.\n\n== Díjazás ==\n\nKötelező.\n",
+                   encoding="utf-8")
+    chunks = kb.load_txt(txt)
+    assert [c.metadata["ref"] for c in chunks] == ["txt-0", "txt-1", "txt-2"]
+    assert chunks[1].page_content == "Milyen hosszú?\nLegalább 8 hét."
+    assert chunks[1].metadata["section"] == "Milyen hosszú?"
+    assert {c.metadata["source"] for c in chunks} == {"info.txt"} and [c.metadata["chunk"] for c in chunks] == [0, 1, 2]
+
+
+def test_corrupt_pdf_is_reported_while_other_files_load(tmp_path):
+    (tmp_path / "gyik.csv").write_text(FAQ, encoding="utf-8")
+    latin2 = "== Díjazás ==\nA díjazás kötelező, fűtött iroda.\n".encode("iso-8859-2")
+    (tmp_path / "info.txt").write_bytes(latin2)
+    (tmp_path / "szabalyzat.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "forras.md").write_text("# ignored\n", encoding="utf-8")
+    docs, problems = kb.load_knowledge_base(tmp_path)
+    assert sorted(p.split(":")[0] for p in problems) == ["other.csv", "szabalyzat.pdf"]
+    assert all("\n" not in p for p in problems)
+    assert {d.metadata["source"] for d in docs} == {"gyik.csv", "info.txt"}
+    assert "fűtött" in next(d for d in docs if d.metadata["source"] == "info.txt").page_content
+
+
+def test_missing_folder_raises(tmp_path):
+    with pytest.raises(kb.KnowledgeBaseError, match="not found"):
+        kb.load_knowledge_base(tmp_path / "missing")
+
+
+def test_real_knowledge_base_loads_cleanly():
+    docs, problems = kb.load_knowledge_base()
+    assert problems == []
+    by_kind = {}
+    for doc in docs:
+        by_kind.setdefault(doc.metadata["kind"], []).append(doc)
+    assert len(by_kind["faq"]) >= 30 and len(by_kind["todo"]) >= 10 and by_kind["txt"]
+    pages = {d.metadata["page"] for d in by_kind["pdf"]}
+    assert len(pages) >= 4 and min(pages) == 1
+    assert {d.metadata["source"] for d in docs} == {"gyik.csv", "teendok.csv", "tajekoztato.txt", "szabalyzat.pdf"}
+    faq = {d.metadata["ref"]: d for d in by_kind["faq"]}
+    assert "320" in faq["gyik-06"].page_content and faq["gyik-06"].metadata["question_en"]
+    keys = [(d.metadata["source"], d.metadata["ref"], d.metadata.get("chunk")) for d in docs]
+    assert len(keys) == len(set(keys)), "documents must be distinguishable for fusion and citation"
