@@ -50,3 +50,19 @@ def test_empty_and_huge_messages(bot):
     assert bot.ask("  ").text == laci.EMPTY_HU
     answer = bot.ask("Mennyi ideig tart a gyakorlat? " + "x" * 100_000)
     assert answer.notice and "csak az első 4,000 karaktert" in answer.notice
+
+
+def test_generated_answers_with_a_capable_backend():
+    """With an OpenAI-style backend the answer is generated from the retrieved context under the Hungarian
+    system prompt (a fake chat model stands in for the API)."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from lacibot_lib.chat import Backend
+
+    model = FakeListChatModel(responses=["A BSc gyakorlat legalább 8 hét [1]."])
+    generating = laci.build_laci_bot(Backend("openai", "fake gpt", model), retriever=laci.laci_retriever())
+    answer, docs, messages = generating.prepare("Hány hétig tart a BSc szakmai gyakorlat?")
+    assert messages[0].content == laci.SYSTEM_HU and "udvariasan" in messages[0].content
+    assert "<context>" in messages[-1].content and docs and answer.sources
+    assert generating.ask("Hány hétig tart a BSc szakmai gyakorlat?").text == "A BSc gyakorlat legalább 8 hét [1]."
+    assert generating.ask("Tell me a joke about cats.").text.startswith("🦉")  # the easter egg needs no LLM
