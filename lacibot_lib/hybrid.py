@@ -173,10 +173,20 @@ class DenseRetriever:
         self.view_matrix = _unit_rows(vectors[len(self.documents):]) if views else np.zeros((0, 1), np.float32)
         self.view_owner = np.array([index for index, _ in views], dtype=int)
 
-    def scores(self, query: str) -> np.ndarray:
-        """Similarity of ``query`` with every document (cosine; blended with the question cosine for FAQ rows)."""
+    def _query_vector(self, query: str) -> np.ndarray:
+        # The bot searches and then weighs the evidence for the same query: embed it once, not twice.
+        # One tuple, stored in one step, so concurrent app requests never pair a query with another's vector.
+        last = getattr(self, "_last", None)
+        if last is not None and last[0] == query:
+            return last[1]
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        self._last = (query, vector)
+        return vector
+
+    def scores(self, query: str) -> np.ndarray:
+        """Similarity of ``query`` with every document (cosine; blended with the question cosine for FAQ rows)."""
+        vector = self._query_vector(query)
         content = self.matrix @ vector
         if not len(self.view_owner):
             return content

@@ -21,10 +21,11 @@ def score_setting(model, tokenizer, rows, examples=(), config=None, batch_size: 
     dialogues = [r["dialogue"] for r in rows]
     references = [r["summary"] for r in rows]
     config = config or generation_config("greedy", tokenizer=tokenizer)
+    prompts = [few_shot_prompt(tokenizer, d, examples) for d in dialogues]
     started = time.perf_counter()
-    predictions = summarize(model, tokenizer, dialogues, examples, config, batch_size=batch_size, seed=seed)
+    predictions = generate(model, tokenizer, prompts, config, batch_size=batch_size, seed=seed)
     seconds = time.perf_counter() - started
-    prompt_tokens = [count_tokens(tokenizer, few_shot_prompt(tokenizer, d, examples)) for d in dialogues]
+    prompt_tokens = [count_tokens(tokenizer, prompt) for prompt in prompts]
     return {"predictions": predictions, "rouge": compute_rouge(predictions, references),
             "prompt_tokens_mean": sum(prompt_tokens) / len(prompt_tokens), "prompt_tokens_max": max(prompt_tokens),
             "seconds": seconds}

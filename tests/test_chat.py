@@ -12,7 +12,7 @@ import pytest
 from lacibot_lib import chat, models
 from lacibot_lib.settings import get_settings
 
-SECRET = "sk-test-this-key-must-never-be-printed-123456"
+SECRET = "fake-test-key-that-must-never-be-printed-123456"
 
 
 def free_port() -> int:

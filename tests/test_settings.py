@@ -27,8 +27,8 @@ def test_bad_seed_names_the_variable(monkeypatch):
 
 
 def test_api_key_is_not_in_repr(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-123")
-    assert "sk-secret" not in repr(get_settings())
+    monkeypatch.setenv("OPENAI_API_KEY", "fake-secret-value-123")
+    assert "fake-secret" not in repr(get_settings())
 
 
 def test_package_versions_reports_missing():
