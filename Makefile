@@ -33,9 +33,11 @@ $(STAMPS)/kernel: $(STAMPS)/packages
 labs: setup
 	$(PY) -m lacibot_lib.cli labs
 
-# Unit tests + every lab executed in smoke mode (tests/test_notebooks.py) + nbval-lax on the labs' checked cells.
+# Lint, then unit tests + every lab executed in smoke mode (tests/test_notebooks.py) + nbval-lax on Week 1's
+# cells marked NBVAL_CHECK_OUTPUT (token ids, parameter counts, shapes: outputs that must not change).
 NBVAL_LABS := $(wildcard labs/week1_prompting.ipynb)
 test: setup
+	$(VENV)/bin/ruff check .
 	LACIBOT_SMOKE=1 JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(PY) -m pytest -q tests --nbval-lax $(NBVAL_LABS)
 
 lab: setup

@@ -20,11 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def child(method: str, steps: int, batch_size: int, max_length: int) -> dict:
-    from lacibot_lib import data, finetune, models
+    from lacibot_lib import data, models, perf
 
     rows = data.shortest_dialogues(data.load_dialogues()["train"], batch_size)
     model, tokenizer = models.load_model(device="cpu")
-    return finetune.time_training_steps(model, tokenizer, rows, method, steps=steps, warmup=1,
+    return perf.time_training_steps(model, tokenizer, rows, method, steps=steps, warmup=1,
                                         batch_size=batch_size, max_length=max_length)
 
 
@@ -45,8 +45,9 @@ def main() -> int:
                                "--batch-size", str(args.batch_size), "--max-length", str(args.max_length)],
                               capture_output=True, text=True, check=True, cwd=ROOT)
         results[method] = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{method}: {results[method]['s_per_step']:.2f} s/step, peak +{results[method]['peak_memory_mb']:.0f} MB, "
-              f"trainable {results[method]['trainable_pct']:.2f} %")
+        row = results[method]
+        print(f"{method}: {row['s_per_step']:.2f} s/step, peak +{row['peak_memory_mb']:.0f} MB, "
+              f"trainable {row['trainable_pct']:.2f} %")
     results["ratios_lora_over_full"] = {
         "s_per_step": results["lora"]["s_per_step"] / results["full"]["s_per_step"],
         "peak_memory": results["lora"]["peak_memory_mb"] / results["full"]["peak_memory_mb"],

@@ -104,7 +104,7 @@ def matmul_rows(device: str, sizes, dtypes) -> list[dict]:
             a = torch.randn(size, size, device=device, dtype=torch_dtype)
             b = torch.randn(size, size, device=device, dtype=torch_dtype)
             repeats = 10 if device == "cuda" else 3
-            result = benchmark(lambda: a @ b, device=device, repeats=repeats, warmup=2)
+            result = benchmark(lambda a=a, b=b: a @ b, device=device, repeats=repeats, warmup=2)
             rows.append({"device": device, "dtype": dtype, "size": size, "median_s": result.median_s,
                          "gflops": 2 * size**3 / result.median_s / 1e9})
             print(f"matmul {device} {dtype} {size}: {rows[-1]['gflops']:.0f} GFLOP/s", flush=True)
@@ -133,20 +133,21 @@ def model_rows(config_path: str, device: str, dtypes=("float32", "bfloat16"), se
         for batch in (1, 8):
             ids = torch.randint(100, vocab, (batch, seq_len), device=device)
             with torch.no_grad():
-                result = benchmark(lambda: model(input_ids=ids), device=device, repeats=5, warmup=2)
+                result = benchmark(lambda ids=ids, model=model: model(input_ids=ids), device=device, repeats=5,
+                                   warmup=2)
             forward.append({"device": device, "dtype": dtype, "batch_size": batch, "seq_len": seq_len,
                             "median_s": result.median_s, "tokens_per_s": batch * seq_len / result.median_s})
         prompt = torch.randint(100, vocab, (1, 16), device=device)
         kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
                       pad_token_id=model.config.eos_token_id)
         with torch.no_grad():
-            result = benchmark(lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt), **kwargs),
+            result = benchmark(lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt), **kwargs),  # noqa: B023
                                device=device, repeats=3, warmup=1)
         generation.append({"device": device, "dtype": dtype, "new_tokens": new_tokens, "median_s": result.median_s,
                            "tokens_per_s": new_tokens / result.median_s})
         print(f"model {device} {dtype}: forward {forward[-1]['tokens_per_s']:.0f} tok/s (batch 8), "
               f"decode {generation[-1]['tokens_per_s']:.1f} tok/s", flush=True)
-        del model
+        model = None  # free it before the next dtype is built
     return forward, generation
 
 
@@ -167,7 +168,7 @@ def training_rows(config_path: str, device: str, steps: int = 5, warmup: int = 2
             optimizer = torch.optim.AdamW(params, lr=1e-4)
             ids = torch.randint(100, model.config.vocab_size, (batch, seq_len), device=device)
 
-            def step():
+            def step(model=model, optimizer=optimizer, ids=ids, amp=amp):
                 with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
                     loss = model(input_ids=ids, labels=ids).loss
                 loss.backward()
@@ -183,7 +184,7 @@ def training_rows(config_path: str, device: str, steps: int = 5, warmup: int = 2
                          "peak_memory_mb": memory.peak_mb})
             print(f"train {device} {method} {rows[-1]['precision']}: {result.median_s * 1000:.1f} ms/step, "
                   f"peak {memory.peak_mb:.0f} MB", flush=True)
-            del model, optimizer
+            model = optimizer = None  # free GPU memory before the next configuration
             torch.cuda.empty_cache()
     return rows
 

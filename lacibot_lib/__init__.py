@@ -1,8 +1,17 @@
-"""lacibot_lib — the one library every Laci-bot lab imports.
+"""lacibot_lib — the one library every Laci-bot lab imports. Modules, bottom-up (a module imports only from its
+own layer or below; ``tests/test_layout.py`` checks that nothing imports in a circle):
 
-Modules are organised by what a student looks for: ``settings``, ``models``, ``prompts``, ``generation``,
-``data``, ``metrics``, ``results``, ``attention``, ``plotting``, ``runner`` (and later ``finetune``,
-``timing``, ``rag``, ``chat``, ``app``). Import them directly, e.g. ``from lacibot_lib import models``.
+* configuration and results: ``settings``, ``results``, ``stats``, ``textchecks``, ``textfiles`` (decoding users'
+  text files safely), ``timing``, ``plotting``
+* models and data: ``models``, ``data``
+* Weeks 1–2 building blocks: ``prompts``, ``generation``, ``metrics``, ``summarize``, ``internals``, ``finetune``
+* Week 3: ``perf`` (the timing suite), ``doctor`` (the environment diagnosis)
+* RAG: ``retrieval`` (``base``: the hits contract, ``embeddings``, ``documents``, ``vectorstore``, ``kb``,
+  ``hybrid``, ``evaluation``)
+* the bots and apps: ``chat``, ``bot``, ``notes_bot``, ``laci``, ``app``
+* running the labs: ``lab`` (the shared prologue), ``runner``, ``cli``
+
+Import them directly, e.g. ``from lacibot_lib import models`` or ``from lacibot_lib.retrieval import hybrid``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -4,15 +4,18 @@ Shared by the Week 4 notes bot and the Week 6 Laci-bot. Retrieved text is *data*
 between ``<context>`` tags, each document in its own ``<document>`` element with its markup neutralised, and
 the system prompt tells the model never to follow instructions found there. A question whose best retrieval
 score is below the threshold gets an honest "I don't know" with no sources instead of a made-up answer.
+
+Backend failures never escape as exceptions: the follow-up rewrite falls back to concatenation, and the answer
+becomes a "⚠️ …" line. One answer shares one time budget (the backend's ``budget_s``) across both model calls.
 """
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 from langchain_core.documents import Document
-from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 MAX_MESSAGE_CHARS = 4000
@@ -42,7 +45,8 @@ ANSWER_PROMPT = ChatPromptTemplate.from_messages([
 ])
 
 
-def clean_message(text: str | None, max_chars: int = MAX_MESSAGE_CHARS, template: str = TRUNCATED_EN) -> tuple[str, str | None]:
+def clean_message(text: str | None, max_chars: int = MAX_MESSAGE_CHARS,
+                  template: str = TRUNCATED_EN) -> tuple[str, str | None]:
     """The message to use and an optional notice (too long → cut with a notice). Empty stays empty."""
     text = (text or "").strip()
     if len(text) > max_chars:
@@ -96,15 +100,18 @@ class Answer:
 
 @dataclass
 class DocumentBot:
-    """Retrieval + answering. ``retrieve(query, k)`` returns ``[(Document, score)]`` best first.
+    """Retrieval + answering. ``retrieve(query, k)`` returns :class:`~lacibot_lib.retrieval.base.Hits`: the
+    ``(Document, score)`` pairs best first and the ``evidence`` from the same scores.
 
-    Whether the documents cover a question is decided by ``covers(query, hits)`` (default: the best score is at
-    least ``threshold``); uncovered questions get ``unsupported_reply(question)`` and no sources. Answers come
-    from ``backend`` (a ``lacibot_lib.chat.Backend``) or, when ``extract(question, hits)`` is given, are taken
-    from the documents themselves (offline, extractive).
+    Whether the documents cover a question is decided by ``covers(hits)`` (default: the evidence's
+    ``best_score``, or else the top score, is at least ``threshold``); uncovered questions get
+    ``unsupported_reply(question)`` and no sources, and a message ``screen(message)`` has a reply for (not a
+    question at all) gets that reply without retrieval. Answers come from ``backend`` (a
+    ``lacibot_lib.chat.Backend``; its ``budget_s`` bounds the whole answer) or, when ``extract(question, hits)``
+    is given, are taken from the documents themselves (offline, extractive).
     """
 
-    retrieve: Callable[[str, int], list[tuple[Document, float]]]
+    retrieve: Callable[[str, int], list[tuple[Document, float]]]  # returns Hits
     backend: object | None
     threshold: float = 0.0
     k: int = 4
@@ -112,46 +119,73 @@ class DocumentBot:
     empty: str = EMPTY_EN
     truncated: str = TRUNCATED_EN
     rewrite_with_llm: bool = False  # condense follow-ups with the LLM (good models) or by concatenation
-    covers: Callable[[str, list], bool] | None = None
+    covers: Callable[[list], bool] | None = None
     unsupported_reply: Callable[[str], str] = lambda question: DONT_KNOW_EN
     extract: Callable[[str, list], tuple[str, list[Document]]] | None = None
+    screen: Callable[[str], str | None] | None = None  # a reply for a message that is no question (URL, markup)
 
-    def retrieval_query(self, question: str, history) -> str:
+    def deadline(self) -> float | None:
+        """When an answer started now must be finished (``time.monotonic()``), or None without a budget."""
+        return getattr(self.backend, "deadline", lambda: None)() if self.backend is not None else None
+
+    def condense(self, question: str, turns: list, deadline: float | None = None) -> str | None:
+        """The LLM's standalone rewrite of a follow-up, or None when the backend fails or says nothing usable.
+
+        The rewrite only improves retrieval, so it gets at most half of the time left: a slow backend must leave
+        the answer step time to say so."""
+        from .chat import BackendError
+
+        if deadline is not None:
+            deadline = time.monotonic() + max(0.0, deadline - time.monotonic()) / 2
+        messages = CONDENSE_PROMPT.invoke({"history": turns, "question": question}).to_messages()
+        try:
+            rewritten = self.backend.invoke(messages, deadline=deadline).strip()
+        except BackendError:
+            return None  # the answer step meets the same failure and reports it readably
+        return rewritten if 0 < len(rewritten) < 400 else None
+
+    def retrieval_query(self, question: str, history, deadline: float | None = None) -> str:
         """A standalone version of a follow-up: rewritten by the LLM (capable backends) or the previous user
-        question prepended (cheap and predictable for the small local model)."""
+        question prepended (cheap and predictable for the small local model; also the fallback when the LLM
+        fails)."""
         turns = history_messages(history)
         if not turns:
             return question
         if self.rewrite_with_llm and self.backend is not None:
-            chain = CONDENSE_PROMPT | self.backend.model | StrOutputParser()
-            rewritten = chain.invoke({"history": turns, "question": question}).strip()
-            if 0 < len(rewritten) < 400:
+            rewritten = self.condense(question, turns, deadline)
+            if rewritten:
                 return rewritten
         last_user = next((text for role, text in reversed(turns) if role == "human"), "")
         return f"{last_user} {question}".strip()
 
-    def search(self, question: str, history) -> tuple[str, list]:
+    def search(self, question: str, history, deadline: float | None = None) -> tuple[str, list]:
         """(query, hits). Without an LLM rewriter only a short question ("And for MSc?") is read as a follow-up
         of the previous one — so a full, unrelated question after an on-topic chat is judged on its own."""
         turns = history_messages(history)
         llm_rewrite = self.rewrite_with_llm and self.backend is not None
         if turns and (llm_rewrite or len(question.split()) <= FOLLOW_UP_MAX_WORDS):
-            query = self.retrieval_query(question, history)
+            query = self.retrieval_query(question, history, deadline)
             return query, self.retrieve(query, self.k)
         return question, self.retrieve(question, self.k)
 
-    def is_covered(self, query: str, hits: list) -> bool:
+    def is_covered(self, hits) -> bool:
         if self.covers is not None:
-            return self.covers(query, hits)
-        return bool(hits) and hits[0][1] >= self.threshold
+            return self.covers(hits)
+        if not hits:
+            return False
+        return getattr(hits, "evidence", {}).get("best_score", hits[0][1]) >= self.threshold
 
-    def prepare(self, message: str, history=None) -> tuple[Answer, list[Document], list]:
+    def prepare(self, message: str, history=None,
+                deadline: float | None = None) -> tuple[Answer, list[Document], list]:
         """Everything before generation: clean the message, retrieve, decide whether the documents cover it."""
         question, notice = clean_message(message, template=self.truncated)
         if not question:
             return Answer(self.empty, supported=False), [], []
-        query, hits = self.search(question, history)
-        if not self.is_covered(query, hits):
+        refusal = self.screen(question) if self.screen is not None else None
+        if refusal:
+            return Answer(refusal, supported=False, notice=notice, query=question), [], []
+        query, hits = self.search(question, history, deadline)
+        if not self.is_covered(hits):
             return Answer(self.unsupported_reply(question), supported=False, notice=notice, query=query), [], []
         if self.extract is not None:
             text, used = self.extract(question, hits)
@@ -167,24 +201,28 @@ class DocumentBot:
         """Yield the growing answer (for streaming UIs); the last one is complete. Backend errors become text."""
         from .chat import BackendError
 
-        answer, docs, messages = self.prepare(message, history)
+        deadline = self.deadline()  # one budget for the rewrite and the answer together
+        answer, docs, messages = self.prepare(message, history, deadline)
         if not messages:
             yield answer
             return
         try:
-            for chunk in self.backend.stream(messages):
+            for chunk in self.backend.stream(messages, deadline=deadline):
                 answer.text += chunk
                 yield answer
         except BackendError as err:
-            answer.text = f"⚠️ {err}"
             answer.supported = False
-            answer.sources = []
+            if answer.text.strip():  # cut off mid-answer (deadline): keep what arrived, say it is incomplete
+                answer.text = f"{answer.text.rstrip()}\n\n⚠️ {err}"
+            else:
+                answer.text = f"⚠️ {err}"
+                answer.sources = []
         yield answer
 
     def ask(self, message: str, history=None) -> Answer:
         final = None
-        for final in self.stream(message, history):
-            pass
+        for step in self.stream(message, history):
+            final = step
         return final
 
 

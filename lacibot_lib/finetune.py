@@ -4,11 +4,19 @@ Causal LMs learn only the summary: prompt tokens and padding get label -100, so 
 Seq2seq models (T5) get the dialogue prompt as encoder input and the summary as labels (padding → -100).
 Validation runs every epoch (loss, and ROUGE on a few validation dialogues); early stopping watches the
 validation loss and the best checkpoint is reloaded at the end.
+
+Long dialogues: when prompt + summary exceed ``max_length``, the *dialogue* is cut in the middle (its beginning
+and end are kept, joined by ``TRUNCATION_MARKER``) so the whole summary is still learnt; the opening says who
+talks about what and the end how it turned out, which is what a summary needs. An example whose summary leaves
+room for fewer than ``MIN_DIALOGUE_TOKENS`` dialogue tokens is skipped (training on a summary without its
+dialogue would teach the model to invent). The counts are reported, never silent.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,8 +27,11 @@ from .generation import generation_config
 from .metrics import compute_rouge
 from .prompts import training_pair
 from .summarize import summarize
+from .timing import PeakMemory, StepTimer
 
 IGNORE_INDEX = -100
+TRUNCATION_MARKER = " … "  # stands where the middle of a too-long dialogue was cut out
+MIN_DIALOGUE_TOKENS = 16  # fewer dialogue tokens than this left next to the summary → skip the example
 LORA_TARGETS = {  # sensible defaults per model family (attention projections)
     "t5": ["q", "v"],
     "llama": ["q_proj", "k_proj", "v_proj", "o_proj"],
@@ -31,7 +42,19 @@ LORA_TARGETS = {  # sensible defaults per model family (attention projections)
 
 
 class FinetuneInputError(ValueError):
-    """Training data or settings that cannot work (empty split, missing field, sequence too short …)."""
+    """Training data or settings that cannot work (empty split, missing field, sequence too short …).
+
+    ``field`` names the :class:`FinetuneConfig` field at fault when there is one (the CLI maps it to its option).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# Smallest sensible value of each integer setting: 0 epochs would "train" nothing and still save an adapter.
+_INT_MINIMUMS = {"epochs": 1, "batch_size": 1, "max_length": 16, "max_target_length": 1, "patience": 1, "lora_r": 1,
+                 "rouge_samples": 0, "max_new_tokens": 1}
 
 
 @dataclass
@@ -52,6 +75,31 @@ class FinetuneConfig:
     seed: int = 42
     output_dir: str = "finetune-output"
     progress: bool = True
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`FinetuneInputError` naming the first field whose value cannot work."""
+        def bad(name: str, need: str):
+            raise FinetuneInputError(f"FinetuneConfig.{name} must be {need}, got {getattr(self, name)!r}", name)
+
+        if self.method not in {"full", "lora"}:
+            bad("method", "'full' or 'lora'")
+        for name, minimum in _INT_MINIMUMS.items():
+            value = getattr(self, name)
+            # bool is an int subclass, but epochs=True is a mistake, not 1
+            if isinstance(value, bool) or not isinstance(value, int):
+                bad(name, f"a whole number ≥ {minimum}")
+            if value < minimum:
+                bad(name, f"at least {minimum}")
+        rate = self.learning_rate
+        if rate is not None and not (_is_number(rate) and 0 < rate < math.inf):
+            bad("learning_rate", "a positive number (or None for the default)")
+        if not (_is_number(self.lora_alpha) and self.lora_alpha > 0):
+            bad("lora_alpha", "a positive number")
+        if not (_is_number(self.lora_dropout) and 0 <= self.lora_dropout < 1):
+            bad("lora_dropout", "in [0, 1)")
 
     def resolved_learning_rate(self) -> float:
         return self.learning_rate or (5e-5 if self.method == "full" else 1e-3)
@@ -75,9 +123,15 @@ class FinetuneResult:
     best_checkpoint: str | None = None
     saved_to: str | None = None
     size_on_disk_mb: float | None = None
+    truncated_examples: int = 0  # train + validation dialogues cut in the middle to fit max_length
+    skipped_examples: int = 0  # train + validation examples dropped: the summary left no room for the dialogue
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def _check_rows(split, name: str):
@@ -88,32 +142,138 @@ def _check_rows(split, name: str):
         raise FinetuneInputError(f"The {name!r} split lacks column(s) {missing}; found {split.column_names}.")
 
 
-def tokenize_causal(tokenizer, rows, max_length: int) -> list[dict]:
-    """Prompt + summary token ids with labels masked (-100) over the prompt."""
-    features = []
+class TokenizedExamples(list):
+    """Feature dicts for the ``Trainer`` (a plain list to it) that also say how many examples were cut or skipped.
+
+    ``truncated``: dialogues cut in the middle to fit; ``skipped``: examples dropped because even a minimal
+    dialogue would not fit next to the summary; ``skipped_ids``: their ``id`` values (``?`` when none).
+    """
+
+    def __init__(self, features=(), truncated: int = 0, skipped: int = 0, skipped_ids=()):
+        super().__init__(features)
+        self.truncated, self.skipped, self.skipped_ids = truncated, skipped, list(skipped_ids)
+
+
+def _cut_middle(tokenizer, dialogue_ids: list[int], keep: int) -> str:
+    """The dialogue's first and last tokens (``keep`` in all, the beginning gets the odd one) around the marker."""
+    head = (keep + 1) // 2
+    tail = keep - head
+    # A cut inside a multi-byte character decodes to U+FFFD; drop that fragment rather than train on it.
+    start = tokenizer.decode(dialogue_ids[:head]).rstrip("\ufffd").rstrip()
+    end = tokenizer.decode(dialogue_ids[len(dialogue_ids) - tail:]).lstrip("\ufffd").lstrip() if tail else ""
+    return f"{start}{TRUNCATION_MARKER}{end}"
+
+
+def _fit_dialogue(tokenizer, dialogue: str, prompt_ids, room: int) -> tuple[list[int] | None, bool, int]:
+    """Prompt token ids of at most ``room`` tokens, cutting the middle of the dialogue when needed.
+
+    ``prompt_ids(dialogue)`` builds and tokenises the prompt. Returns ``(ids, truncated, needed)``: ``ids`` is
+    None when fewer than ``MIN_DIALOGUE_TOKENS`` dialogue tokens would be left; ``needed`` is then the prompt
+    length with that minimal dialogue (for the error message).
+    """
+    ids = prompt_ids(dialogue)
+    if len(ids) <= room:
+        return ids, False, len(ids)
+    dialogue_ids = tokenizer(dialogue.strip(), add_special_tokens=False)["input_ids"]
+    floor = min(MIN_DIALOGUE_TOKENS, len(dialogue_ids))
+    keep = len(dialogue_ids) - (len(ids) - room)
+    while keep >= floor:
+        ids = prompt_ids(_cut_middle(tokenizer, dialogue_ids, keep))
+        if len(ids) <= room:
+            return ids, True, len(ids)
+        # Tokens merge differently at the cuts and the marker costs a few: shave off the measured excess.
+        keep -= len(ids) - room
+    return None, True, len(prompt_ids(_cut_middle(tokenizer, dialogue_ids, floor)))
+
+
+def _causal_prompt_ids(tokenizer, summary: str, dialogue: str) -> list[int]:
+    prompt, _ = training_pair(tokenizer, dialogue, summary)
+    return tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+
+def _seq2seq_prompt_ids(tokenizer, summary: str, dialogue: str) -> list[int]:
+    prompt, _ = training_pair(tokenizer, dialogue, summary, use_chat_template=False)
+    return tokenizer(prompt)["input_ids"]  # with the encoder's special tokens (T5's </s>)
+
+
+def _all_skipped(where: str, count: int, needed: list[int], max_length: int, what: str) -> FinetuneInputError:
+    low, high = min(needed), max(needed)
+    span = f"{low}" if low == high else f"{low}–{high}"
+    return FinetuneInputError(
+        f"{where}: all {count} example(s) were skipped — even with each dialogue cut down to "
+        f"{MIN_DIALOGUE_TOKENS} tokens, {what} need {span} tokens but max_length is {max_length}. "
+        f"Use a larger max_length (--max-length {high} on the command line keeps them all) or shorter summaries.",
+        "max_length")
+
+
+def tokenize_causal(tokenizer, rows, max_length: int, *, where: str = "the data") -> TokenizedExamples:
+    """Prompt + summary token ids with labels masked (-100) over the prompt.
+
+    The summary and its end token are always kept whole; a prompt that would not leave room for them has the
+    middle of its dialogue cut out (``.truncated`` counts those), and an example whose summary leaves room for
+    fewer than ``MIN_DIALOGUE_TOKENS`` dialogue tokens is left out (``.skipped``). When every example would be
+    left out this raises :class:`FinetuneInputError`; ``where`` names the data in that message.
+    """
+    out, needed, count = TokenizedExamples(), [], 0
     for row in rows:
-        prompt, target = training_pair(tokenizer, row["dialogue"], row["summary"])
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        count += 1
+        _, target = training_pair(tokenizer, row["dialogue"], row["summary"])
         target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
-        if len(prompt_ids) >= max_length:
-            raise FinetuneInputError(
-                f"Dialogue {row.get('id', '?')!r}: its prompt has {len(prompt_ids)} tokens but max_length is "
-                f"{max_length}, so no summary token would be left to learn from. Raise max_length or shorten the data.")
-        input_ids = (prompt_ids + target_ids)[:max_length]
-        labels = ([IGNORE_INDEX] * len(prompt_ids) + target_ids)[:max_length]
-        features.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels})
-    return features
+        build = functools.partial(_causal_prompt_ids, tokenizer, row["summary"])
+        prompt_ids, cut, need = _fit_dialogue(tokenizer, row["dialogue"], build, max_length - len(target_ids))
+        if prompt_ids is None:
+            out.skipped += 1
+            out.skipped_ids.append(row.get("id", "?"))
+            needed.append(need + len(target_ids))
+            continue
+        out.truncated += cut
+        input_ids = prompt_ids + target_ids
+        labels = [IGNORE_INDEX] * len(prompt_ids) + target_ids
+        out.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels})
+    if count and not out:
+        raise _all_skipped(where, count, needed, max_length, "prompt + summary")
+    return out
 
 
-def tokenize_seq2seq(tokenizer, rows, max_length: int, max_target_length: int) -> list[dict]:
-    """Encoder input = plain prompt; labels = summary ids (padding is masked later by the collator)."""
-    features = []
+def tokenize_seq2seq(tokenizer, rows, max_length: int, max_target_length: int, *,
+                     where: str = "the data") -> TokenizedExamples:
+    """Encoder input = plain prompt; labels = summary ids (padding is masked later by the collator).
+
+    A prompt over ``max_length`` has the middle of its dialogue cut out, so the closing ``Summary:`` cue stays
+    (``.truncated``); summaries are cut to ``max_target_length``. A prompt that cannot fit even with
+    ``MIN_DIALOGUE_TOKENS`` dialogue tokens is left out (``.skipped``); all left out raises.
+    """
+    out, needed, count = TokenizedExamples(), [], 0
     for row in rows:
-        prompt, target = training_pair(tokenizer, row["dialogue"], row["summary"], use_chat_template=False)
-        enc = tokenizer(prompt, max_length=max_length, truncation=True)
-        enc["labels"] = tokenizer(text_target=target, max_length=max_target_length, truncation=True)["input_ids"]
-        features.append(dict(enc))
-    return features
+        count += 1
+        _, target = training_pair(tokenizer, row["dialogue"], row["summary"], use_chat_template=False)
+        build = functools.partial(_seq2seq_prompt_ids, tokenizer, row["summary"])
+        input_ids, cut, need = _fit_dialogue(tokenizer, row["dialogue"], build, max_length)
+        if input_ids is None:
+            out.skipped += 1
+            out.skipped_ids.append(row.get("id", "?"))
+            needed.append(need)
+            continue
+        out.truncated += cut
+        labels = tokenizer(text_target=target, max_length=max_target_length, truncation=True)["input_ids"]
+        out.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels})
+    if count and not out:
+        raise _all_skipped(where, count, needed, max_length, "the prompts")
+    return out
+
+
+def fit_notice(max_length: int, **splits: TokenizedExamples) -> str | None:
+    """One line saying how many examples per split were cut or skipped to fit ``max_length``; None when none."""
+    parts = []
+    for name, features in splits.items():
+        bits = ([f"{features.truncated} dialogue(s) cut in the middle"] if features.truncated else []) + (
+            [f"{features.skipped} skipped (summary leaves no room for the dialogue, e.g. "
+             f"{', '.join(map(str, features.skipped_ids[:3]))})"] if features.skipped else [])
+        if bits:
+            parts.append(f"{name}: {', '.join(bits)}")
+    if not parts:
+        return None
+    return f"note: to fit max_length {max_length} — {'; '.join(parts)}. A larger --max-length keeps more."
 
 
 def lora_config_for(model, r: int = 8, alpha: int = 16, dropout: float = 0.05, targets: list[str] | None = None):
@@ -130,14 +290,15 @@ def lora_config_for(model, r: int = 8, alpha: int = 16, dropout: float = 0.05, t
 
 def add_lora(model, cfg: FinetuneConfig | None = None):
     """Wrap ``model`` with LoRA adapters; only the adapters are trainable."""
-    from peft import get_peft_model
-
     import warnings
+
+    from peft import get_peft_model
 
     cfg = cfg or FinetuneConfig()
     with warnings.catch_warnings():  # peft calls a transformers property that v5 deprecated; nothing to act on
         warnings.simplefilter("ignore", FutureWarning)
-        return get_peft_model(model, lora_config_for(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_targets))
+        config = lora_config_for(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_targets)
+        return get_peft_model(model, config)
 
 
 def folder_size_mb(path: str | Path) -> float:
@@ -176,14 +337,18 @@ def finetune(model, tokenizer, dataset, cfg: FinetuneConfig) -> tuple[object, Fi
     Returns ``(trained_model, result)``; the best checkpoint (lowest validation loss) is loaded at the end and
     saved to ``cfg.output_dir/final`` (the full model, or only the adapter for LoRA).
     """
-    from transformers import (EarlyStoppingCallback, Seq2SeqTrainer, Seq2SeqTrainingArguments, Trainer,
-                              TrainingArguments, set_seed)
+    from transformers import (
+        EarlyStoppingCallback,
+        Seq2SeqTrainer,
+        Seq2SeqTrainingArguments,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     from .models import count_parameters
-    from .timing import PeakMemory
 
-    if cfg.method not in {"full", "lora"}:
-        raise FinetuneInputError(f"method must be 'full' or 'lora', got {cfg.method!r}")
+    cfg.validate()  # again: fields may have been changed after construction
     for name in ("train", "validation"):
         _check_rows(dataset.get(name) if hasattr(dataset, "get") else dataset[name], name)
     set_seed(cfg.seed)
@@ -191,11 +356,16 @@ def finetune(model, tokenizer, dataset, cfg: FinetuneConfig) -> tuple[object, Fi
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if seq2seq:
-        train = tokenize_seq2seq(tokenizer, dataset["train"], cfg.max_length, cfg.max_target_length)
-        valid = tokenize_seq2seq(tokenizer, dataset["validation"], cfg.max_length, cfg.max_target_length)
+        train = tokenize_seq2seq(tokenizer, dataset["train"], cfg.max_length, cfg.max_target_length,
+                                 where="'train' split")
+        valid = tokenize_seq2seq(tokenizer, dataset["validation"], cfg.max_length, cfg.max_target_length,
+                                 where="'validation' split")
     else:
-        train = tokenize_causal(tokenizer, dataset["train"], cfg.max_length)
-        valid = tokenize_causal(tokenizer, dataset["validation"], cfg.max_length)
+        train = tokenize_causal(tokenizer, dataset["train"], cfg.max_length, where="'train' split")
+        valid = tokenize_causal(tokenizer, dataset["validation"], cfg.max_length, where="'validation' split")
+    notice = fit_notice(cfg.max_length, train=train, validation=valid)
+    if notice:  # before training, so a user can stop and raise max_length without waiting for the run
+        print(notice, file=sys.stderr, flush=True)
     if cfg.method == "lora":
         model = add_lora(model, cfg)
     else:
@@ -228,7 +398,8 @@ def finetune(model, tokenizer, dataset, cfg: FinetuneConfig) -> tuple[object, Fi
         output = trainer.train()
     wall = time.perf_counter() - started
     state = trainer.state
-    train_loss = [{"step": h["step"], "epoch": h.get("epoch"), "loss": h["loss"]} for h in state.log_history if "loss" in h]
+    train_loss = [{"step": h["step"], "epoch": h.get("epoch"), "loss": h["loss"]}
+                  for h in state.log_history if "loss" in h]
     epochs_run = float(state.epoch or 0)
     best_epoch = None
     if state.best_model_checkpoint and eval_history:
@@ -242,16 +413,18 @@ def finetune(model, tokenizer, dataset, cfg: FinetuneConfig) -> tuple[object, Fi
     result = FinetuneResult(
         method=cfg.method, trainable=counts["trainable"], total=counts["total"], trainable_pct=counts["trainable_pct"],
         steps=state.global_step, epochs_run=epochs_run, stopped_early=epochs_run < cfg.epochs - 1e-6,
-        best_epoch=best_epoch, wall_s=wall, s_per_step=output.metrics.get("train_runtime", wall) / max(state.global_step, 1),
+        best_epoch=best_epoch, wall_s=wall,
+        s_per_step=output.metrics.get("train_runtime", wall) / max(state.global_step, 1),
         peak_memory_mb=memory.delta_mb, train_loss=train_loss, eval_history=eval_history,
         best_checkpoint=state.best_model_checkpoint, saved_to=str(final_dir), size_on_disk_mb=folder_size_mb(final_dir),
+        truncated_examples=train.truncated + valid.truncated, skipped_examples=train.skipped + valid.skipped,
     )
     (out / "result.json").write_text(json.dumps(result.as_dict(), indent=2))
     return trained, result
 
 
 def load_adapter(base_model, adapter_dir: str | Path, merge: bool = False):
-    """Reload a saved LoRA adapter onto a base model; ``merge=True`` folds it into the weights (``merge_and_unload``)."""
+    """Reload a saved LoRA adapter onto a base model; ``merge=True`` folds it into the weights (merge_and_unload)."""
     from peft import PeftModel
 
     model = PeftModel.from_pretrained(base_model, str(adapter_dir))
@@ -273,66 +446,14 @@ def forgetting_score(model, tokenizer, probes: list[dict], max_new_tokens: int =
     return {"score": sum(correct) / len(probes), "answers": answers, "correct": correct}
 
 
-class StepTimer(TrainerCallback):
-    """Trainer callback: wall time of every optimisation step, with the device synchronised at both ends."""
+class StepTimerCallback(TrainerCallback):
+    """Trainer callback: wall time of every optimisation step (a synchronised :class:`timing.StepTimer`)."""
 
     def __init__(self, device: str):
-        self.device, self.times, self._start = device, [], None
+        self.timer = StepTimer(device)
 
     def on_step_begin(self, args, state, control, **kwargs):
-        from .timing import synchronize
-
-        synchronize(self.device)
-        self._start = time.perf_counter()
+        self.timer.start()
 
     def on_step_end(self, args, state, control, **kwargs):
-        from .timing import synchronize
-
-        synchronize(self.device)
-        self.times.append(time.perf_counter() - self._start)
-
-
-def time_training_steps(model, tokenizer, rows, method: str = "lora", steps: int = 3, warmup: int = 1,
-                        batch_size: int = 4, max_length: int = 256, bf16: bool = False) -> dict:
-    """Seconds per optimisation step (median after ``warmup`` steps) and peak memory, full or LoRA.
-
-    Trains ``warmup + steps`` steps through the ``Trainer`` on the same ``batch_size`` rows, so full and LoRA
-    see identical batches. Returns trainable counts, per-step times and peak memory in MB.
-    """
-    import statistics
-    import tempfile
-
-    from datasets import Dataset
-    from transformers import Trainer, TrainingArguments
-
-    from .models import count_parameters
-    from .timing import PeakMemory
-
-    rows = list(rows)[:batch_size]
-    if len(rows) < batch_size:
-        raise FinetuneInputError(f"time_training_steps needs {batch_size} rows, got {len(rows)}")
-    if method == "lora":
-        model = add_lora(model, FinetuneConfig(method="lora"))
-    else:
-        model.requires_grad_(True)
-    model.train()
-    tokenizer.padding_side = "right"
-    features = tokenize_causal(tokenizer, rows, max_length) * (warmup + steps)
-    device = str(model.device)
-    timer = StepTimer(device)
-    with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=tmp, max_steps=warmup + steps, per_device_train_batch_size=batch_size,
-                                 learning_rate=FinetuneConfig(method=method).resolved_learning_rate(),
-                                 save_strategy="no", eval_strategy="no", report_to=[], disable_tqdm=True,
-                                 logging_strategy="no", bf16=bf16, dataloader_num_workers=0, seed=0,
-                                 dataloader_pin_memory=str(model.device).startswith("cuda"))
-        trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_list(features),
-                          data_collator=make_collator(tokenizer),
-                          callbacks=[timer])
-        with PeakMemory(device) as memory:
-            trainer.train()
-    counts = count_parameters(model)
-    timed = timer.times[warmup:] or timer.times
-    return {"method": method, "trainable": counts["trainable"], "total": counts["total"],
-            "trainable_pct": counts["trainable_pct"], "s_per_step": statistics.median(timed),
-            "step_times_s": timer.times, "peak_memory_mb": memory.delta_mb, "device": device}
+        self.timer.stop()

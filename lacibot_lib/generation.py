@@ -17,7 +17,8 @@ class ContextWindowError(ValueError):
     """The prompt plus the tokens to generate do not fit the model's context window."""
 
 
-def generation_config(preset: str = "greedy", max_new_tokens: int = 60, tokenizer=None, **overrides) -> GenerationConfig:
+def generation_config(preset: str = "greedy", max_new_tokens: int = 60, tokenizer=None,
+                      **overrides) -> GenerationConfig:
     """A ``GenerationConfig`` from a named preset (see ``PRESETS``) plus overrides."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown generation preset {preset!r}; choose one of {sorted(PRESETS)}")

@@ -103,11 +103,13 @@ def compare_with_model(model, input_ids: torch.Tensor, layer: int = 0) -> dict:
         captured["hidden"], model.model.layers[layer].self_attn, config.num_attention_heads,
         config.num_key_value_heads, head_dim, theta)
     error = (ours.float() - captured["output"].float()).abs().max().item()
-    return {"max_abs_error": error, "weights": weights[0].float().cpu(), "output": ours, "reference": captured["output"]}
+    return {"max_abs_error": error, "weights": weights[0].float().cpu(), "output": ours,
+            "reference": captured["output"]}
 
 
 @torch.no_grad()
-def next_token_distribution(model, tokenizer, text: str, temperature: float = 1.0, top: int = 10) -> list[tuple[str, float]]:
+def next_token_distribution(model, tokenizer, text: str, temperature: float = 1.0,
+                            top: int = 10) -> list[tuple[str, float]]:
     """The top next tokens after ``text`` with their probabilities at a given temperature."""
     ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)
     logits = model(input_ids=ids).logits[0, -1].float()

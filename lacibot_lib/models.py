@@ -137,6 +137,24 @@ def pick_device(preference: str = "auto") -> str:
     return preference
 
 
+def inference_dtype(device: str = "cpu", preference: str = "auto"):
+    """The dtype to generate in: ``preference`` (``float32``/``bfloat16``/…) or, for ``auto``, bf16 where the
+    hardware does bf16 natively (a GPU that supports it, a CPU with ``avx512_bf16`` or AMX) and fp32 elsewhere —
+    on a CPU without those instructions bf16 is emulated and several times *slower* than fp32."""
+    import torch
+
+    if preference != "auto":
+        return getattr(torch, preference)
+    if str(device).startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: do not guess
+        flags = []
+    return torch.bfloat16 if {"avx512_bf16", "amx_bf16"} & set(flags) else torch.float32
+
+
 def is_seq2seq(config) -> bool:
     return bool(getattr(config, "is_encoder_decoder", False))
 
@@ -148,7 +166,6 @@ def load_model(name: str | None = None, *, device: str | None = None, dtype=None
     ``name`` is a packaged alias, a local folder or a Hub id (default: ``Settings.model``).
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
-
     from transformers.utils import logging as hf_logging
 
     settings = settings or get_settings()
@@ -165,7 +182,7 @@ def load_model(name: str | None = None, *, device: str | None = None, dtype=None
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = model_class.from_pretrained(source, dtype=dtype) if dtype is not None else model_class.from_pretrained(source)
+    model = model_class.from_pretrained(source, **({"dtype": dtype} if dtype is not None else {}))
     model.to(pick_device(device or settings.device)).eval()
     return model, tokenizer
 

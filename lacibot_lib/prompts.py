@@ -33,7 +33,8 @@ def summary_messages(dialogue: str, examples: Iterable[Mapping] = (), system: st
     return messages
 
 
-def few_shot_prompt(tokenizer, dialogue: str, examples: Iterable[Mapping] = (), use_chat_template: bool | None = None) -> str:
+def few_shot_prompt(tokenizer, dialogue: str, examples: Iterable[Mapping] = (),
+                    use_chat_template: bool | None = None) -> str:
     """A k-shot prompt (k = number of examples) as text ready to tokenise."""
     examples = list(examples)
     if use_chat_template is None:

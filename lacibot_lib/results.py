@@ -1,7 +1,12 @@
-"""One place for recording results: a notebook records named metrics; the runner and the tests read them back.
+"""One place for recording results: a notebook records named metrics and course claims; the runner, the report
+and the tests read them back.
 
-``record("rouge1_zero_shot", 0.21)`` prints the value and stores it in the cell's output under a custom MIME
-type, so the executed notebook itself carries its metrics (the idea of scrapbook's ``glue``) — no side files.
+``record("rouge1_zero_shot", 0.21)`` stores the value *quietly* in the cell's output under a custom MIME type (no
+text a reader sees: the notebook shows its numbers once, in a table or a plot), so the executed notebook itself
+carries its metrics — the idea of scrapbook's ``glue``, no side files.
+
+``record_claim("few_shot_ceiling", "…", "supported", "…")`` records a verdict on a course claim (the claims
+ledger); unlike a metric, a claim is shown where it is recorded, as one line a student reads.
 """
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import math
 from pathlib import Path
 
 MIME_TYPE = "application/vnd.lacibot.metric+json"
+CLAIM_MIME_TYPE = "application/vnd.lacibot.claim+json"
+VERDICTS = ("supported", "not supported", "not testable here")
 
 
 def _jsonable(value):
@@ -34,41 +41,68 @@ def format_value(value) -> str:
     return str(value)
 
 
-def record(name: str, value, display: bool = True) -> None:
-    """Record a named metric (a number, string, list or dict of them) in the notebook's output.
+def _emit(bundle: dict, fallback: str | None) -> None:
+    """Put a MIME bundle into the current notebook cell's output; outside IPython print ``fallback`` (if any)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
 
-    Returns nothing, so a ``record(...)`` on a cell's last line does not print the value a second time.
+        if get_ipython() is not None:
+            display(bundle, raw=True)
+            return
+    except ImportError:
+        pass
+    if fallback:
+        print(fallback)
+
+
+def record(name: str, value, show: bool = False) -> None:
+    """Record a named metric (a number, string, list or dict of them) in the notebook's output, quietly.
+
+    ``show=True`` also prints ``name = value`` (for a quick look while developing, not for committed labs).
+    Returns nothing, so a ``record(...)`` on a cell's last line prints nothing either.
     """
     value = _jsonable(value)
     json.dumps(value)  # fail here, clearly, if it cannot be stored
-    payload = {MIME_TYPE: {"name": name, "value": value}, "text/plain": f"{name} = {format_value(value)}"}
-    try:
-        from IPython import get_ipython
-        from IPython.display import display as ipy_display
+    bundle = {MIME_TYPE: {"name": name, "value": value}}
+    if show:
+        bundle["text/plain"] = f"{name} = {format_value(value)}"
+    _emit(bundle, bundle.get("text/plain"))
 
-        if get_ipython() is not None:
-            if display:
-                ipy_display(payload, raw=True)
-            return None
-    except ImportError:
-        pass
-    if display:
-        print(payload["text/plain"])
-    return None
+
+def record_claim(claim_id: str, statement: str, verdict: str, evidence: str) -> dict:
+    """Record the run's verdict on a course claim and show it as one line.
+
+    ``verdict`` is one of :data:`VERDICTS`; ``evidence`` says which numbers decided it (or, for "not testable
+    here", why this machine cannot test it). ``make labs`` gathers every claim into one table of ``report.md``.
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"record_claim({claim_id!r}): verdict must be one of {VERDICTS}, got {verdict!r}")
+    if not evidence.strip():
+        raise ValueError(f"record_claim({claim_id!r}): say what decided the verdict (evidence is empty)")
+    claim = {"id": claim_id, "statement": statement, "verdict": verdict, "evidence": evidence}
+    line = f"**Claim** — {statement} → **{verdict}**. {evidence}"
+    _emit({CLAIM_MIME_TYPE: claim, "text/markdown": line}, f"Claim — {statement} → {verdict}. {evidence}")
+    return claim
+
+
+def _outputs(notebook: str | Path, mime: str):
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            item = output.get("data", {}).get(mime)
+            if item is not None:
+                yield json.loads(item) if isinstance(item, str) else item
+
+
+def read_claims(notebook: str | Path) -> list[dict]:
+    """The claims recorded in an executed notebook, in order (a later record of an id replaces the earlier)."""
+    claims = {item["id"]: item for item in _outputs(notebook, CLAIM_MIME_TYPE)}
+    return list(claims.values())
 
 
 def read_recorded(notebook: str | Path) -> dict:
     """All metrics recorded in an executed notebook, by name (a later record of a name wins)."""
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    metrics = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if MIME_TYPE in data:
-                item = data[MIME_TYPE]
-                if isinstance(item, str):
-                    item = json.loads(item)
-                metrics[item["name"]] = item["value"]
-    return metrics
+    return {item["name"]: item["value"] for item in _outputs(notebook, MIME_TYPE)}

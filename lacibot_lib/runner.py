@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .results import format_value, read_recorded
+from .results import format_value, read_claims, read_recorded
 from .settings import repo_root
 
 LABS = ("week1_prompting", "week2_finetune", "week3_cuda_rag", "week4_gradio", "week6_rag_translation")
@@ -90,13 +90,21 @@ def extract_figures(notebook: Path, figures_dir: Path, prefix: str) -> list[Path
 
 
 def write_report(runs: list[LabRun], out_dir: Path, smoke: bool) -> Path:
-    """``report.md``: per lab its status, runtime, recorded metrics and figures."""
+    """``report.md``: the machine, per lab its status and runtime, the claims ledger of all labs, then each lab's
+    recorded metrics and figures."""
+    from .timing import describe_machine
+
     lines = [f"# Laci-bot labs — run report ({datetime.now():%Y-%m-%d %H:%M})", "",
-             f"Mode: {'smoke' if smoke else 'full'} parameters. Every number below was recorded by the executed "
-             "notebook in this folder.", "", "| lab | status | minutes |", "|---|---|---|"]
+             f"Mode: {'smoke' if smoke else 'full'} parameters, on {describe_machine()}. Every number below was "
+             "recorded by the executed notebook in this folder.", "", "| lab | status | minutes |", "|---|---|---|"]
     for run in runs:
         status = "ok" if run.error is None else f"FAILED: {run.error}"
         lines.append(f"| [{run.name}]({run.output.name}) | {status} | {run.seconds / 60:.1f} |")
+    lines += ["", "## Course claims", "", "| lab | claim | verdict | evidence |", "|---|---|---|---|"]
+    for run in runs:
+        for claim in (read_claims(run.output) if run.output.exists() else []):
+            cells = [run.name, claim["statement"], claim["verdict"], claim["evidence"]]
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     for run in runs:
         lines += ["", f"## {run.name}", "", "| metric | value |", "|---|---|"]
         for key, value in run.metrics.items():
@@ -124,10 +132,13 @@ def run_labs(names: list[str] | None = None, out_root: str | Path | None = None,
     return write_report(runs, out_dir, smoke), runs
 
 
-def publish_notebook(executed: str | Path, destination: str | Path) -> Path:
+def publish_notebook(executed: str | Path, destination: str | Path, seconds: float | None = None) -> Path:
     """Copy an executed notebook over its lab, made fit for git: no machine paths, no widget state, no
-    papermill bookkeeping. The outputs stay those of the real run."""
+    papermill bookkeeping. The outputs stay those of the real run; the notebook's metadata keeps when, on which
+    machine and (``seconds``) how long it ran, so the README can quote it (see :func:`read_run_info`)."""
     import nbformat
+
+    from .timing import describe_machine
 
     nb = nbformat.read(str(executed), as_version=4)
     replacements = [(str(repo_root()), "."), (str(Path.home()), "~"), (sys.prefix, "<venv>")]
@@ -153,6 +164,87 @@ def publish_notebook(executed: str | Path, destination: str | Path) -> Path:
                 output["traceback"] = [clean(line) for line in output["traceback"]]
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
+    nb.metadata["lacibot_run"] = {"date": datetime.now().date().isoformat(), "machine": describe_machine(),
+                                  **({"minutes": round(seconds / 60, 1)} if seconds is not None else {})}
     destination = Path(destination)
     nbformat.write(nb, str(destination))
     return destination
+
+
+def read_run_info(notebook: str | Path) -> dict:
+    """When, where and how long a published lab ran (written by :func:`publish_notebook`); ``{}`` if unknown."""
+    import nbformat
+
+    return dict(nbformat.read(str(notebook), as_version=4).metadata.get("lacibot_run", {}))
+
+
+# What the README quotes from the committed labs: (lab, what it is, metric path "name.key.key", format).
+README_RESULTS = [
+    ("week1_prompting", "from-scratch attention vs SmolLM2 layer 0, max abs error", "attention_max_abs_error", ".1e"),
+    ("week1_prompting", "test ROUGE-1, zero-shot", "rouge1_zero_shot", ".3f"),
+    ("week1_prompting", "test ROUGE-1, best k of the sweep (chosen on test: optimistic)", "rouge1_best_k", ".3f"),
+    ("week2_finetune", "test ROUGE-1, zero-shot", "rouge_zero_shot.rouge1", ".3f"),
+    ("week2_finetune", "test ROUGE-1, few-shot", "rouge_few_shot.rouge1", ".3f"),
+    ("week2_finetune", "test ROUGE-1, full fine-tuning", "rouge_full.rouge1", ".3f"),
+    ("week2_finetune", "test ROUGE-1, LoRA", "rouge_lora.rouge1", ".3f"),
+    ("week2_finetune", "LoRA trainable share (%)", "lora_summary.trainable_pct", ".2f"),
+    ("week2_finetune", "adapter on disk (MB)", "lora_summary.disk_mb", ".1f"),
+    ("week2_finetune", "full model on disk (MB)", "full_summary.disk_mb", ".0f"),
+    ("week3_cuda_rag", "CPU training step, full (s)", "timing_training_s_per_step.cpu/full", ".2f"),
+    ("week3_cuda_rag", "CPU training step, LoRA (s)", "timing_training_s_per_step.cpu/lora", ".2f"),
+    ("week4_gradio", "local model, first token (s, median)", "latency.local.first_token_s", ".1f"),
+    ("week6_rag_translation", "strict hybrid hit@3", "strict_hit3_ci_hybrid.mean", ".3f"),
+    ("week6_rag_translation", "strict hybrid hit@3, 95 % CI low", "strict_hit3_ci_hybrid.low", ".3f"),
+    ("week6_rag_translation", "strict hybrid hit@3, 95 % CI high", "strict_hit3_ci_hybrid.high", ".3f"),
+    ("week6_rag_translation", "strict hit@3 of a random ranking", "retrieval_random_strict.hit@3", ".3f"),
+    ("week6_rag_translation", "strict hybrid MRR", "retrieval_hybrid_strict.mrr", ".3f"),
+    ("week6_rag_translation", "warm hybrid retrieval p50 (ms)", "retrieval_hybrid_strict.p50_ms", ".1f"),
+    ("week6_rag_translation", "answers with all key facts", "key_facts_present", ".2f"),
+]
+
+
+def metric_at(metrics: dict, path: str):
+    """``metrics["a"]["b"]`` for the path ``"a.b"``; keys may contain "/" (``timing.cpu/full``)."""
+    value = metrics
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+def results_table(folder: str | Path | None = None) -> str:
+    """The README's results block, built from the committed labs in ``folder`` (default ``labs/``): runtimes,
+    the quoted metrics and every course claim's verdict. ``tests/test_committed_results.py`` checks that the
+    README holds exactly this text, so the README cannot drift from the runs."""
+    folder = Path(folder) if folder else labs_dir()
+    lines = ["| lab | run | minutes | machine |", "|---|---|---|---|"]
+    metrics, claims = {}, []
+    for name in LABS:
+        notebook = folder / f"{name}.ipynb"
+        info = read_run_info(notebook)
+        lines.append(f"| {name} | {info.get('date', '?')} | {info.get('minutes', '?')} | {info.get('machine', '?')} |")
+        metrics[name] = read_recorded(notebook)
+        claims += [(name, claim) for claim in read_claims(notebook)]
+    lines += ["", "| lab | result | value |", "|---|---|---|"]
+    for name, label, path, fmt in README_RESULTS:
+        lines.append(f"| {name} | {label} | {format(metric_at(metrics[name], path), fmt)} |")
+    lines += ["", "| lab | course claim | verdict | evidence |", "|---|---|---|---|"]
+    for name, claim in claims:
+        evidence = claim["evidence"].replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {name} | {claim['statement']} | **{claim['verdict']}** | {evidence} |")
+    return "\n".join(lines)
+
+
+README_MARKERS = ("<!-- results:start (written by `lacibot results --update-readme`) -->", "<!-- results:end -->")
+
+
+def update_readme(readme: str | Path | None = None) -> Path:
+    """Rewrite the block between :data:`README_MARKERS` in README.md with :func:`results_table`."""
+    readme = Path(readme) if readme else repo_root() / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"{readme}: the results markers are missing; add the lines {start!r} and {end!r}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{results_table()}\n{end}{tail}", encoding="utf-8")
+    return readme

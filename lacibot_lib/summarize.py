@@ -15,7 +15,8 @@ def summarize(model, tokenizer, dialogues: list[str], examples=(), config=None, 
     return generate(model, tokenizer, prompts, config, batch_size=batch_size, seed=seed, progress=progress)
 
 
-def score_setting(model, tokenizer, rows, examples=(), config=None, batch_size: int = 8, seed: int | None = None) -> dict:
+def score_setting(model, tokenizer, rows, examples=(), config=None, batch_size: int = 8,
+                  seed: int | None = None) -> dict:
     """Summaries, ROUGE and prompt lengths for one prompting setting on ``rows`` (dicts with dialogue/summary)."""
     rows = list(rows)
     dialogues = [r["dialogue"] for r in rows]
@@ -32,7 +33,7 @@ def score_setting(model, tokenizer, rows, examples=(), config=None, batch_size: 
 
 
 def shot_sweep(model, tokenizer, rows, example_pool, shots, config=None, seed: int = 42, batch_size: int = 8,
-               progress: bool = True) -> dict[int, dict]:
+               progress: bool = False) -> dict[int, dict]:
     """``score_setting`` for each k in ``shots``; the k examples are the first k of one fixed seeded draw."""
     from tqdm.auto import tqdm
 

@@ -124,116 +124,45 @@ class PeakMemory:
         return self.peak_mb - self.start_mb
 
 
-def devices_present() -> list[str]:
-    """The devices this machine can time: always ``cpu``, plus ``cuda`` / ``mps`` when they really work."""
-    import torch
+class StepTimer:
+    """Wall time of repeated steps with the device synchronised at both ends of each: ``start()`` …
+    ``stop()``; ``times`` holds the seconds of every step (a Trainer callback in ``finetune`` wraps this)."""
 
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
+    def __init__(self, device: str = "cpu"):
+        self.device, self.times, self._start = str(device), [], None
 
+    def start(self) -> None:
+        synchronize(self.device)
+        self._start = time.perf_counter()
 
-def matmul_gflops(size: int, device: str = "cpu", dtype: str = "float32", repeats: int = 5, warmup: int = 2) -> dict:
-    """Throughput of one ``size × size`` matrix multiplication (2·n³ floating-point operations)."""
-    import torch
-
-    torch_dtype = getattr(torch, dtype)
-    a = torch.randn(size, size, device=device, dtype=torch_dtype)
-    b = torch.randn(size, size, device=device, dtype=torch_dtype)
-    result = benchmark(lambda: a @ b, device=device, repeats=repeats, warmup=warmup)
-    return {"size": size, "device": device, "dtype": dtype, "median_s": result.median_s,
-            "stdev_s": result.stdev_s, "gflops": 2 * size**3 / result.median_s / 1e9}
+    def stop(self) -> float:
+        synchronize(self.device)
+        self.times.append(time.perf_counter() - self._start)
+        return self.times[-1]
 
 
-def forward_timing(model, tokenizer, device: str, seq_len: int = 256, batch_size: int = 1, repeats: int = 3) -> dict:
-    """Median time of one forward pass over ``batch_size × seq_len`` tokens (the prompt-processing cost)."""
-    import torch
-
-    ids = torch.randint(100, min(tokenizer.vocab_size, 30000), (batch_size, seq_len), device=device)
-    with torch.no_grad():
-        result = benchmark(lambda: model(input_ids=ids), device=device, repeats=repeats, warmup=1)
-    return {"seq_len": seq_len, "batch_size": batch_size, "median_s": result.median_s,
-            "tokens_per_s": batch_size * seq_len / result.median_s}
-
-
-def generation_speed(model, tokenizer, prompt: str, new_tokens: int = 32, repeats: int = 2) -> dict:
-    """Greedy generation speed in new tokens per second (end-of-text suppressed so every run makes ``new_tokens``)."""
-    import torch
-
-    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
-    kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                  pad_token_id=tokenizer.pad_token_id)
-    with torch.no_grad():
-        result = benchmark(lambda: model.generate(**enc, **kwargs), device=str(model.device), repeats=repeats, warmup=1)
-    return {"new_tokens": new_tokens, "median_s": result.median_s, "tokens_per_s": new_tokens / result.median_s}
-
-
-def run_timing_suite(model_name: str | None = None, devices: list[str] | None = None,
-                     dtypes: tuple[str, ...] = ("float32", "bfloat16"), sizes: tuple[int, ...] = (256, 512, 1024, 2048),
-                     seq_len: int = 256, new_tokens: int = 32, train_steps: int = 2, train_rows=None,
-                     progress: bool = True) -> dict:
-    """The Week 3 timing experiment as one JSON-able dict: matmul GFLOP/s, model forward, generation tokens/s and
-    a training step (full vs LoRA) for each device and dtype. ``benchmarks/gpu_reference.py`` runs the same suite
-    on a GPU machine so its results can be committed and compared with a CPU-only run."""
-    import datetime
+def describe_machine() -> str:
+    """One line on the hardware that produced a number: CPU model, cores, the CPU features that change LLM speed
+    (``avx512_bf16``, AMX), and the GPU if torch sees one. The same lab runs 1.5–2× faster or slower on another
+    2-core machine, and bf16 is a win on one CPU and a loss on another."""
+    import os
     import platform
 
     import torch
 
-    from . import models
-    from .finetune import time_training_steps
-
-    devices = devices or devices_present()
-    report = {"date": datetime.date.today().isoformat(), "torch": torch.__version__,
-              "cuda_build": torch.version.cuda, "platform": platform.platform(), "cpu_threads": torch.get_num_threads(),
-              "device_names": {}, "matmul": [], "forward": [], "generation": [], "training": []}
-    for device in devices:
-        report["device_names"][device] = (torch.cuda.get_device_name(0) if device == "cuda"
-                                          else platform.processor() or platform.machine())
-        for dtype in dtypes:
-            for size in sizes:
-                if progress:
-                    print(f"matmul {device} {dtype} {size}", flush=True)
-                report["matmul"].append(matmul_gflops(size, device, dtype))
-            model, tokenizer = models.load_model(model_name, device=device, dtype=getattr(torch, dtype))
-            if progress:
-                print(f"forward/generate {device} {dtype}", flush=True)
-            report["forward"].append({"device": device, "dtype": dtype,
-                                      **forward_timing(model, tokenizer, device, seq_len=seq_len)})
-            report["generation"].append({"device": device, "dtype": dtype, **generation_speed(
-                model, tokenizer, "Summarize: #Person1#: The train is late again.", new_tokens=new_tokens)})
-            del model
-        if train_rows is not None:
-            for method in ("full", "lora"):
-                if progress:
-                    print(f"training step {device} {method}", flush=True)
-                model, tokenizer = models.load_model(model_name, device=device)
-                report["training"].append({"device": device, "dtype": "float32", **time_training_steps(
-                    model, tokenizer, train_rows, method, steps=train_steps, warmup=1, batch_size=4, max_length=256)})
-                del model
-    return report
-
-
-def speedups(report: dict, reference: dict | None = None) -> list[dict]:
-    """Rows of "same measurement, other device": speed-up of each non-CPU device (or of a reference report's
-    devices) over this report's CPU numbers."""
-    rows = []
-    cpu = {("forward", r["dtype"]): r["median_s"] for r in report["forward"] if r["device"] == "cpu"}
-    cpu |= {("generation", r["dtype"]): r["median_s"] for r in report["generation"] if r["device"] == "cpu"}
-    cpu |= {("training-" + r["method"], r["dtype"]): r["s_per_step"] for r in report["training"] if r["device"] == "cpu"}
-    for source_name, source in (("this machine", report), ("reference", reference)):
-        if not source:
-            continue
-        measured = [("forward", r["dtype"], r["device"], r["median_s"]) for r in source["forward"]]
-        measured += [("generation", r["dtype"], r["device"], r["median_s"]) for r in source["generation"]]
-        measured += [("training-" + r["method"], r["dtype"], r["device"], r["s_per_step"]) for r in source["training"]]
-        for what, dtype, device, seconds in measured:
-            if device == "cpu" or (what, dtype) not in cpu:
-                continue
-            rows.append({"measurement": what, "dtype": dtype, "device": source["device_names"].get(device, device),
-                         "source": source_name, "seconds": seconds, "cpu_seconds": cpu[(what, dtype)],
-                         "speedup_vs_this_cpu": cpu[(what, dtype)] / seconds})
-    return rows
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name") and cpu in ("", platform.machine(), platform.processor()):
+                    cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:  # not Linux: the model name from platform is all we have
+        pass
+    features = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if name in flags]
+    text = f"{cpu}, {os.cpu_count()} cores" + (f" ({', '.join(features)})" if features else "")
+    if torch.cuda.is_available():
+        text += f"; GPU {torch.cuda.get_device_name(0)}"
+    return text + f"; torch {torch.__version__}"

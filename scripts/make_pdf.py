@@ -20,14 +20,12 @@ from xml.sax.saxutils import escape
 
 import matplotlib
 from reportlab import rl_config
-from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import (ListFlowable, ListItem, PageBreak, Paragraph,
-                                SimpleDocTemplate, Spacer)
+from reportlab.platypus import ListFlowable, ListItem, PageBreak, Paragraph, SimpleDocTemplate
 
 # No timestamps or random document ids: re-runs must be byte-identical.
 rl_config.invariant = 1

@@ -56,3 +56,39 @@ def test_small_concurrent_load(notes_url):
 def test_cli_refuses_remote_host_without_flag(capsys):
     assert cli.main(["chat", "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_warning_line_is_shown_only_when_given():
+    import json
+
+    from langchain_core.documents import Document
+
+    from lacibot_lib.bot import DocumentBot
+
+    tiny = DocumentBot(lambda q, k: [(Document("x", metadata={"source": "a.txt"}), 0.9)], None)
+    warned = app.build_chat_app(tiny, app.NOTES_TEXT, warning="Knowledge base incomplete: broken.pdf was skipped")
+    config = json.dumps(warned.config, default=str)
+    assert "kb-warning" in config and "Knowledge base incomplete: broken.pdf was skipped" in config
+    assert "kb-warning" not in json.dumps(app.build_chat_app(tiny, app.NOTES_TEXT).config, default=str)
+
+
+def test_an_unexpected_failure_is_a_readable_reply_and_the_app_stays_up():
+    from gradio_client import Client
+    from langchain_core.documents import Document
+
+    from lacibot_lib.bot import DocumentBot
+
+    def retrieve(query, k):
+        if "crash" in query:
+            raise OSError("index file vanished")
+        return [(Document("Fine.", metadata={"source": "a.txt"}), 0.9)]
+
+    demo = app.build_chat_app(DocumentBot(retrieve, None, extract=lambda q, hits: ("Fine.", [hits[0][0]])),
+                              app.NOTES_TEXT)
+    try:
+        url = app.launch(demo, block=False)
+        reply = Client(url, verbose=False).predict("please crash", api_name="/respond")
+        assert reply == app.FAILED_EN.format(error="OSError") and "index file" not in reply
+        assert Client(url, verbose=False).predict("still there?", api_name="/respond") == "Fine.\n\n**Sources:** a.txt"
+    finally:
+        demo.close()

@@ -45,9 +45,11 @@ def ask_in_browser(url: str, question: str, expect: str, screenshot: Path) -> st
 
 
 def test_notes_app_in_a_browser():
-    backend = Backend("local", "fake model", FakeListChatModel(responses=["ROUGE-L uses the longest common subsequence [1]."]))
+    backend = Backend("local", "fake model",
+                      FakeListChatModel(responses=["ROUGE-L uses the longest common subsequence [1]."]))
     demo = app.build_chat_app(notes_bot.build_notes_bot(backend), app.NOTES_TEXT)
-    text = ask_app_in_browser(demo, "How is ROUGE-L computed?", "longest common subsequence [1]", ARTIFACTS / "notes_app.png")
+    text = ask_app_in_browser(demo, "How is ROUGE-L computed?", "longest common subsequence [1]",
+                              ARTIFACTS / "notes_app.png")
     assert "longest common subsequence" in text and "course_notes.pdf, p." in text
     assert (ARTIFACTS / "notes_app.png").stat().st_size > 10_000
 

@@ -111,3 +111,43 @@ def test_raw_openai_client_streaming(served_model):
                                             messages=[{"role": "user", "content": "Say hello."}])
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
     assert "".join(pieces).strip()
+
+
+class DrippingModel:
+    """A stand-in chat model that streams one chunk every ``every`` seconds, forever (a hung server)."""
+
+    def __init__(self, every: float):
+        self.every = every
+
+    def stream(self, messages):
+        from langchain_core.messages import AIMessageChunk
+
+        while True:
+            time.sleep(self.every)
+            yield AIMessageChunk(content="tok ")
+
+
+def test_stream_stops_at_the_budget_even_while_the_model_keeps_going():
+    backend = chat.Backend("openai", "dripping fake", DrippingModel(0.1), budget_s=0.5)
+    started, seen = time.monotonic(), []
+    with pytest.raises(chat.BackendError, match=r"did not answer within 0\.5 s"):
+        for chunk in backend.stream([("human", "hi")]):
+            seen.append(chunk)
+    assert seen and time.monotonic() - started < 1.0
+
+
+def test_stream_stops_while_the_model_blocks():
+    backend = chat.Backend("openai", "silent fake", DrippingModel(30.0), budget_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(chat.BackendError, match="did not answer within"):
+        backend.invoke([("human", "hi")])
+    assert time.monotonic() - started < 1.0
+
+
+def test_openai_timeout_and_retries_share_the_budget(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("LACIBOT_TIMEOUT_S", "30")
+    monkeypatch.setenv("LACIBOT_MAX_RETRIES", "2")
+    backend = chat.get_backend("openai")
+    assert backend.budget_s == 30.0 and backend.model.max_retries == 2
+    assert backend.model.request_timeout == pytest.approx(10.0)  # 3 tries × 10 s = the 30 s budget

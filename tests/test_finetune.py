@@ -49,7 +49,8 @@ def test_causal_labels_mask_the_prompt(smol):
 
 def test_max_length_shorter_than_prompt_is_a_clear_error(smol):
     _, tokenizer = smol
-    with pytest.raises(FinetuneInputError, match=r"Dialogue 'd0': its prompt has \d+ tokens but max_length is 10"):
+    with pytest.raises(FinetuneInputError, match=r"the data: all 1 example\(s\) were skipped .* prompt \+ summary need "
+                                                 r"\d+ tokens but max_length is 10"):
         finetune.tokenize_causal(tokenizer, ROWS[:1], max_length=10)
 
 
@@ -98,9 +99,11 @@ def test_lora_loss_decreases_and_few_parameters_train(lora_run):
     _, _, result, _ = lora_run
     losses = [h["loss"] for h in result.train_loss]
     assert len(losses) == 3 and losses[-1] < losses[0]
-    assert result.trainable_pct < 1.0 and result.trainable == 921_600  # r·(d_in+d_out) for q,k,v,o (k,v are 576→192) × 30 layers
+    # r·(d_in+d_out) for q,k,v,o (k,v are 576→192) × 30 layers
+    assert result.trainable_pct < 1.0 and result.trainable == 921_600
     eval_losses = [e["eval_loss"] for e in result.eval_history]
     assert eval_losses[-1] < eval_losses[0] and result.best_epoch == 3 and not result.stopped_early
+    assert result.truncated_examples == result.skipped_examples == 0  # short dialogues: nothing cut
 
 
 def test_saved_adapter_reloads_with_identical_generations(lora_run):
@@ -116,17 +119,6 @@ def test_saved_adapter_reloads_with_identical_generations(lora_run):
     fresh, _ = models.load_model("smollm2-135m-instruct", device="cpu")
     merged = finetune.load_adapter(fresh, result.saved_to, merge=True)
     assert not hasattr(merged, "peft_config") and summarize(merged, tokenizer, dialogues, config=config) == before
-
-
-def test_time_training_steps_full_vs_lora(smol):
-    rows = data.shortest_dialogues(data.load_dialogues()["train"], 2)
-    _, tokenizer = smol
-    full = finetune.time_training_steps(models.load_model(device="cpu")[0], tokenizer, rows, "full", steps=1,
-                                        warmup=1, batch_size=2, max_length=256)
-    lora = finetune.time_training_steps(models.load_model(device="cpu")[0], tokenizer, rows, "lora", steps=1,
-                                        warmup=1, batch_size=2, max_length=256)
-    assert full["trainable_pct"] == pytest.approx(100.0) and lora["trainable_pct"] < 1.0
-    assert full["s_per_step"] > 0 and lora["s_per_step"] > 0 and len(full["step_times_s"]) == 2
 
 
 def test_forgetting_score_counts_keywords(smol):

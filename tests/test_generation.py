@@ -16,7 +16,8 @@ def test_context_window_check(smol):
     model, tokenizer = smol
     window = generation.context_window(model, tokenizer)
     assert window == 8192
-    assert generation.check_fits(tokenizer, "hello world", 10, window) == generation.count_tokens(tokenizer, "hello world")
+    fits = generation.check_fits(tokenizer, "hello world", 10, window)
+    assert fits == generation.count_tokens(tokenizer, "hello world")
     with pytest.raises(generation.ContextWindowError, match="more than the context window of 8"):
         generation.check_fits(tokenizer, "hello world " * 10, 1, 8)
 

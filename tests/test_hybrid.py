@@ -1,8 +1,8 @@
 import pytest
 from langchain_core.documents import Document
 
-from lacibot_lib import hybrid, kb
 from lacibot_lib.data import read_jsonl
+from lacibot_lib.retrieval import evaluation, hybrid, kb
 from lacibot_lib.settings import data_dir
 
 
@@ -56,11 +56,11 @@ def test_reciprocal_rank_fusion_hand_computed():
 
 def test_is_relevant_hit_wildcard_and_exact():
     doc = Document(page_content="x", metadata={"source": "gyik.csv", "ref": "gyik-06"})
-    assert hybrid.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "gyik-06"}])
-    assert hybrid.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "*"}])
-    assert not hybrid.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "gyik-07"},
+    assert evaluation.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "gyik-06"}])
+    assert evaluation.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "*"}])
+    assert not evaluation.is_relevant_hit(doc, [{"source": "gyik.csv", "ref": "gyik-07"},
                                             {"source": "teendok.csv", "ref": "*"}])
-    assert not hybrid.is_relevant_hit(doc, [])
+    assert not evaluation.is_relevant_hit(doc, [])
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +100,22 @@ def test_search_returns_scored_documents_and_rejects_unknown_mode(retriever):
 
 
 def test_evidence_separates_internship_from_off_topic(retriever):
-    on_topic = retriever.evidence("Hány órás a szakmai gyakorlat?")
-    off_topic = retriever.evidence("Adj egy jó receptet túrós csuszához!")
+    on_topic = retriever.search("Hány órás a szakmai gyakorlat?").evidence
+    off_topic = retriever.search("Adj egy jó receptet túrós csuszához!").evidence
     assert set(on_topic) == {"dense_cosine", "bm25_score"}
     assert on_topic["dense_cosine"] > off_topic["dense_cosine"] + 0.05
     # BM25 alone is a weak off-topic signal (one shared rare word scores high), but no shared word scores 0
-    assert retriever.evidence("Mondj egy viccet!")["bm25_score"] == 0.0 < on_topic["bm25_score"]
+    assert retriever.search("Mondj egy viccet!").evidence["bm25_score"] == 0.0 < on_topic["bm25_score"]
+
+
+def test_evidence_comes_from_the_scores_that_ranked(retriever):
+    question = "Hány órás a szakmai gyakorlat?"
+    hits = retriever.search(question, k=3)
+    assert hits.evidence["dense_cosine"] == pytest.approx(float(retriever.dense.scores(question).max()))
+    assert hits.evidence["bm25_score"] == pytest.approx(float(retriever.bm25.scores(question).max()))
+    dense_only = retriever.search(question, k=3, mode="dense")
+    assert set(dense_only.evidence) == {"dense_cosine"}
+    assert dense_only[0][1] == pytest.approx(dense_only.evidence["dense_cosine"])
 
 
 @pytest.mark.parametrize("question,ref", [("mennyi ideig tart a szakmai gyakorlat bsc-n", "gyik-06"),
@@ -116,11 +126,11 @@ def test_bm25_matches_accent_free_questions(retriever, question, ref):
 
 def test_followup_query_carries_the_last_history_turn():
     question = {"question": "És MSc-n?", "history": ["Első kérdés?", "Mennyi ideig tart a BSc gyakorlat?"]}
-    assert hybrid.eval_query(question) == "Mennyi ideig tart a BSc gyakorlat? És MSc-n?"
+    assert evaluation.eval_query(question) == "Mennyi ideig tart a BSc gyakorlat? És MSc-n?"
 
 
 def test_hybrid_on_the_eval_set(retriever, eval_questions):
-    result = hybrid.evaluate_retrieval(retriever, eval_questions, mode="hybrid")
+    result = evaluation.evaluate_retrieval(retriever, eval_questions, mode="hybrid")
     assert result["skipped"] == sum(1 for q in eval_questions if not q["expected"])
     assert result["n"] + result["skipped"] == len(eval_questions) and len(result["latency_ms"]) == result["n"]
     assert result["hit@3"] >= 0.95 and result["mrr"] >= 0.90, result

@@ -2,40 +2,25 @@ import codecs
 
 import pytest
 
-from lacibot_lib import kb
+from lacibot_lib.retrieval import kb
 
 HUNGARIAN = "Szakmai gyakorlat: őszi félév, tűzvédelmi oktatás, mérnökinformatikus BSc (VIAUAS00)."
 
 
-@pytest.mark.parametrize("raw", [
-    HUNGARIAN.encode("utf-8"),
-    codecs.BOM_UTF8 + HUNGARIAN.encode("utf-8"),
-    codecs.BOM_UTF16_LE + HUNGARIAN.encode("utf-16-le"),
-    codecs.BOM_UTF16_BE + HUNGARIAN.encode("utf-16-be"),
-    HUNGARIAN.encode("iso-8859-2"),
-], ids=["utf8", "utf8-bom", "utf16-le-bom", "utf16-be-bom", "latin2"])
-def test_text_file_encodings_are_detected_without_loss(tmp_path, raw):
+# Decoding itself is tested in tests/test_textfiles.py; these show read_text_file uses it and raises its own class.
+
+def test_read_text_file_decodes_utf16_and_latin2(tmp_path):
     path = tmp_path / "note.txt"
-    path.write_bytes(raw)
+    path.write_bytes(codecs.BOM_UTF16_LE + HUNGARIAN.encode("utf-16-le"))
     assert kb.read_text_file(path) == HUNGARIAN
+    path.write_bytes(HUNGARIAN.encode("iso-8859-2"))
+    with pytest.warns(UserWarning, match="note.txt: not UTF-8; read it as Latin-2"):
+        assert kb.read_text_file(path) == HUNGARIAN
 
 
-def test_latin2_bytes_for_o_and_u_double_acute(tmp_path):
-    raw = "kőműves, fűtő".encode("iso-8859-2")
-    assert b"\xf5" in raw and b"\xfb" in raw  # ő and ű, which are invalid UTF-8 on their own
-    path = tmp_path / "latin2.txt"
-    path.write_bytes(raw)
-    assert kb.read_text_file(path) == "kőműves, fűtő"
-
-
-@pytest.mark.parametrize("raw", [
-    bytes(range(256)) * 4,                             # not UTF-8; as Latin-2 full of control characters
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40,  # binary header with NUL bytes, valid UTF-8
-    "Szakmai gyakorlat".encode("utf-16-le"),           # UTF-16 without a BOM: ASCII + NUL
-], ids=["garbage", "binary", "utf16-no-bom"])
-def test_binary_or_garbage_is_rejected_naming_the_file(tmp_path, raw):
+def test_binary_is_a_knowledge_base_error_naming_the_file(tmp_path):
     path = tmp_path / "broken.txt"
-    path.write_bytes(raw)
+    path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(kb.KnowledgeBaseError) as err:
         kb.read_text_file(path)
     message = str(err.value)
@@ -75,10 +60,12 @@ def test_faq_csv_missing_column_names_file_and_column(tmp_path):
     assert "gyik.csv" in str(err.value) and "valasz" in str(err.value)
 
 
-def test_faq_csv_bad_rows_are_reported_not_dropped(tmp_path):
+def test_faq_csv_bad_rows_raise_without_a_problems_list(tmp_path):
+    # Called without ``problems`` a loader raises on a bad row rather than return a silently shortened table;
+    # with a list it skips the row and reports it there (tests/test_kb_bad_input.py).
     path = tmp_path / "gyik.csv"
     path.write_text("id,kerdes,valasz\nf-1,Mi ez?,Egy válasz, vesszővel\n", encoding="utf-8")
-    with pytest.raises(kb.KnowledgeBaseError, match=r"gyik.csv, line 2: more fields"):
+    with pytest.raises(kb.KnowledgeBaseError, match=r"gyik.csv, line 2 \(id 'f-1'\): more fields"):
         kb.load_faq_csv(path)
     path.write_text("id,kerdes,valasz\nf-1,Mi ez?,Ez.\nf-1,Mi az?,Az.\n", encoding="utf-8")
     with pytest.raises(kb.KnowledgeBaseError, match=r"line 3: duplicate id 'f-1'"):
@@ -108,7 +95,8 @@ def test_corrupt_pdf_is_reported_while_other_files_load(tmp_path):
     (tmp_path / "szabalyzat.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
     (tmp_path / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "forras.md").write_text("# ignored\n", encoding="utf-8")
-    docs, problems = kb.load_knowledge_base(tmp_path)
+    with pytest.warns(UserWarning, match="info.txt: not UTF-8; read it as Latin-2"):
+        docs, problems = kb.load_knowledge_base(tmp_path)
     assert sorted(p.split(":")[0] for p in problems) == ["other.csv", "szabalyzat.pdf"]
     assert all("\n" not in p for p in problems)
     assert {d.metadata["source"] for d in docs} == {"gyik.csv", "info.txt"}

@@ -49,3 +49,25 @@ def test_parameter_counts():
     layer.bias.requires_grad_(False)
     counts = models.count_parameters(layer)
     assert counts == {"trainable": 12, "total": 15, "trainable_pct": pytest.approx(80.0)}
+
+
+def test_inference_dtype_follows_the_hardware(monkeypatch):
+    import builtins
+    import io
+
+    import torch
+
+    assert models.inference_dtype("cpu", "float32") is torch.float32
+    real_open = builtins.open
+
+    def fake_cpuinfo(flags):
+        def fake_open(path, *args, **kwargs):
+            if path == "/proc/cpuinfo":
+                return io.StringIO(f"model name\t: Test CPU\nflags\t\t: {flags}\n")
+            return real_open(path, *args, **kwargs)
+        return fake_open
+
+    monkeypatch.setattr(builtins, "open", fake_cpuinfo("fpu avx2 avx512f avx512_bf16"))
+    assert models.inference_dtype("cpu") is torch.bfloat16
+    monkeypatch.setattr(builtins, "open", fake_cpuinfo("fpu avx avx2"))
+    assert models.inference_dtype("cpu") is torch.float32  # emulated bf16 would be slower

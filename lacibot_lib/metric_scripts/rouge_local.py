@@ -5,7 +5,7 @@ must be fetched online. Scores are the mean F-measure over the examples.
 """
 import datasets
 import evaluate
-from rouge_score import rouge_scorer, scoring
+from rouge_score import rouge_scorer
 
 _DESCRIPTION = "ROUGE-1/2/L/Lsum F-measures (rouge_score), averaged over examples; Lsum splits on newlines."
 _KWARGS = """

@@ -14,7 +14,6 @@ Students ask questions, and FAQ rows are questions, so both arms weigh the FAQ q
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -23,7 +22,8 @@ import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from .rag import cached_embed_documents, get_embeddings, retrieval_scores
+from .base import Hits
+from .embeddings import cached_embed_documents, get_embeddings
 
 _WORD = re.compile(r"[^\W_]+")  # runs of letters/digits: keeps "viauas00" whole, splits "bsc-n"
 _FOLD = str.maketrans("áéíóöőúüű", "aeiooouuu")
@@ -106,10 +106,12 @@ def _index_text(doc: Document) -> str:
     return doc.page_content
 
 
-def _top(scores: np.ndarray, k: int) -> list[int]:
-    """Indices of the ``k`` best scores, best first; ties keep document order (stable sort)."""
-    order = np.argsort(-scores, kind="stable")
-    return [int(i) for i in order[:k]]
+def _hits(documents: Sequence[Document], scores: np.ndarray, k: int, positive_only: bool = False) -> Hits:
+    """The ``k`` best-scoring documents, best first (ties keep document order: a stable sort), with the best
+    score of all as evidence."""
+    order = np.argsort(-scores, kind="stable")[:k]
+    pairs = [(documents[i], float(scores[i])) for i in order if not positive_only or scores[i] > 0]
+    return Hits(pairs, {"best_score": float(scores.max()) if len(scores) else 0.0})
 
 
 class BM25Retriever:
@@ -130,11 +132,10 @@ class BM25Retriever:
             return np.zeros(len(self.documents))
         return np.asarray(self.bm25.get_scores(tokens), dtype=float)
 
-    def search(self, query: str, k: int = 5) -> list[tuple[Document, float]]:
+    def search(self, query: str, k: int = 5) -> Hits:
         """The ``k`` best documents with their BM25 scores; documents sharing no form with the query are left
-        out (their order would be arbitrary)."""
-        scores = self.scores(query)
-        return [(self.documents[i], float(scores[i])) for i in _top(scores, k) if scores[i] > 0]
+        out (their order would be arbitrary). Evidence: the best BM25 score."""
+        return _hits(self.documents, self.scores(query), k, positive_only=True)
 
 
 def _question_views(doc: Document) -> list[str]:
@@ -173,20 +174,10 @@ class DenseRetriever:
         self.view_matrix = _unit_rows(vectors[len(self.documents):]) if views else np.zeros((0, 1), np.float32)
         self.view_owner = np.array([index for index, _ in views], dtype=int)
 
-    def _query_vector(self, query: str) -> np.ndarray:
-        # The bot searches and then weighs the evidence for the same query: embed it once, not twice.
-        # One tuple, stored in one step, so concurrent app requests never pair a query with another's vector.
-        last = getattr(self, "_last", None)
-        if last is not None and last[0] == query:
-            return last[1]
-        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
-        vector /= max(float(np.linalg.norm(vector)), 1e-12)
-        self._last = (query, vector)
-        return vector
-
     def scores(self, query: str) -> np.ndarray:
         """Similarity of ``query`` with every document (cosine; blended with the question cosine for FAQ rows)."""
-        vector = self._query_vector(query)
+        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
         content = self.matrix @ vector
         if not len(self.view_owner):
             return content
@@ -194,10 +185,9 @@ class DenseRetriever:
         np.maximum.at(best, self.view_owner, self.view_matrix @ vector)
         return (content + best) / 2
 
-    def search(self, query: str, k: int = 5) -> list[tuple[Document, float]]:
-        """The ``k`` documents most similar to ``query`` with their cosine scores."""
-        scores = self.scores(query)
-        return [(self.documents[i], float(scores[i])) for i in _top(scores, k)]
+    def search(self, query: str, k: int = 5) -> Hits:
+        """The ``k`` documents most similar to ``query`` with their cosine scores. Evidence: the best cosine."""
+        return _hits(self.documents, self.scores(query), k)
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[Document]], k: int = 60) -> list[tuple[Document, float]]:
@@ -226,64 +216,21 @@ class HybridRetriever:
         self.fusion_depth = fusion_depth
         self.rrf_k = rrf_k
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[tuple[Document, float]]:
-        """The ``k`` best documents for ``query`` with scores (RRF for hybrid, BM25 or cosine otherwise)."""
-        if mode == "bm25":
-            return self.bm25.search(query, k)
-        if mode == "dense":
-            return self.dense.search(query, k)
-        if mode != "hybrid":
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> Hits:
+        """The ``k`` best documents for ``query`` with scores (RRF for hybrid, BM25 or cosine otherwise).
+
+        ``evidence`` holds the best ``bm25_score`` and/or ``dense_cosine`` of the arms that ran — the scores the
+        ranking came from — which Laci-bot compares with thresholds to tell internship questions from others."""
+        if mode not in self.MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(self.MODES)}")
-        rankings = [[doc for doc, _ in arm.search(query, self.fusion_depth)] for arm in (self.bm25, self.dense)]
-        return reciprocal_rank_fusion(rankings, k=self.rrf_k)[:k]
-
-    def evidence(self, query: str) -> dict:
-        """How strongly the knowledge base supports ``query``: best dense cosine and best BM25 score.
-
-        The app compares these with thresholds to tell internship questions from off-topic ones.
-        """
-        return {"dense_cosine": float(np.max(self.dense.scores(query))),
-                "bm25_score": float(np.max(self.bm25.scores(query)))}
-
-
-def is_relevant_hit(doc: Document, expected: Sequence[dict]) -> bool:
-    """True if ``doc`` matches an expected ``{"source", "ref"}`` of the eval set (``ref`` ``"*"``: any part of
-    that source)."""
-    meta = doc.metadata
-    return any(meta.get("source") == e["source"] and (e["ref"] == "*" or meta.get("ref") == e["ref"])
-               for e in expected)
-
-
-def eval_query(question: dict) -> str:
-    """The retrieval query for an eval question: a follow-up ("És MSc-n?") is prefixed by the last turn of its
-    history, which carries the topic."""
-    return " ".join([*question.get("history", [])[-1:], question["question"]])
-
-
-def evaluate_retrieval(retriever: HybridRetriever, questions: Sequence[dict], mode: str = "hybrid",
-                       ks: Sequence[int] = (1, 3, 5), strict: bool = False) -> dict:
-    """hit@k and MRR of ``retriever`` in ``mode`` over eval questions, plus latency per question.
-
-    Off-topic questions (``expected == []``) are skipped. ``strict=True`` ignores ``ref: "*"`` expectations
-    (any chunk of the text or PDF) so only the specific FAQ rows / to-do steps count.
-    Returns the scores, ``n``, ``skipped``, ``latency_ms`` (list), ``p50_ms``, ``p95_ms`` and ``ranks``
-    (question id → rank of the first relevant result within the top ``max(ks)``, or ``None``).
-    """
-    depth = max(ks)
-    results, latencies, ranks, skipped = [], [], {}, 0
-    for question in questions:
-        expected = [e for e in question.get("expected", []) if not (strict and e["ref"] == "*")]
-        if not expected:
-            skipped += 1
-            continue
-        start = time.perf_counter()
-        ranked = [doc for doc, _ in retriever.search(eval_query(question), k=depth, mode=mode)]
-        latencies.append((time.perf_counter() - start) * 1000)
-        relevant = lambda doc, expected=expected: is_relevant_hit(doc, expected)  # noqa: E731
-        results.append((ranked, relevant))
-        ranks[question.get("id", len(ranks))] = next(
-            (rank for rank, doc in enumerate(ranked, start=1) if relevant(doc)), None)
-    scores = retrieval_scores(results, ks=ks)
-    return {**scores, "mode": mode, "strict": strict, "n": len(results), "skipped": skipped,
-            "latency_ms": latencies, "p50_ms": float(np.percentile(latencies, 50)),
-            "p95_ms": float(np.percentile(latencies, 95)), "ranks": ranks}
+        arms = {"bm25": (self.bm25,), "dense": (self.dense,)}.get(mode, (self.bm25, self.dense))
+        results = {arm: arm.search(query, self.fusion_depth if mode == "hybrid" else k) for arm in arms}
+        evidence = {}
+        if self.bm25 in results:
+            evidence["bm25_score"] = results[self.bm25].evidence["best_score"]
+        if self.dense in results:
+            evidence["dense_cosine"] = results[self.dense].evidence["best_score"]
+        if mode != "hybrid":
+            return Hits(results[arms[0]], evidence)
+        rankings = [[doc for doc, _ in hits] for hits in results.values()]
+        return Hits(reciprocal_rank_fusion(rankings, k=self.rrf_k)[:k], evidence)

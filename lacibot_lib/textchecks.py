@@ -1,0 +1,119 @@
+"""Cheap text-quality checks: loops, low diversity and facts that are not in the source.
+
+They need no model, so they run on every generated text and catch the failures a ROUGE average hides::
+
+    >>> from lacibot_lib import textchecks
+    >>> textchecks.is_looping("the sum of the maximum sum of the maximum sum of the maximum")
+    True
+    >>> textchecks.distinct_n("a b a b", n=2)  # bigrams (a b), (b a), (a b): 2 unique of 3
+    0.6666666666666666
+    >>> textchecks.unsupported_facts("Tom meets Anna at 5", source="Tom: see you at 6")
+    {'numbers': ['5'], 'names': ['Anna'], 'faithful': False}
+
+They are heuristics: a flagged text is worth reading, not automatically wrong (and an unflagged one can still be).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+# "Digits with an optional decimal part"; thousands commas are allowed so "1,000" stays one number.
+NUMBER_PATTERN = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+# Spelled-out numbers, so "every four days" is checked too. "one" is left out: "no one", "the one who" are not
+# numbers, and flagging them would bury the real problems. Compounds ("forty-five") are checked word by word.
+NUMBER_WORDS = {word: str(value) for value, word in enumerate(
+    "zero _ two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split()) if word != "_"}
+NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+                     "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000"})
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
+def repeated_ngrams(text: str, n: int = 4) -> dict[tuple[str, ...], int]:
+    """Word n-grams (lowercased) that occur more than once, with their counts.
+
+    >>> repeated_ngrams("I think so. I think so.", n=2)
+    {('i', 'think'): 2, ('think', 'so'): 2}
+    """
+    counts = Counter(_ngrams(_words(text), n))
+    return {gram: count for gram, count in counts.items() if count > 1}
+
+
+def is_looping(text: str, n: int = 4, min_repeats: int = 3) -> bool:
+    """True when some word n-gram occurs at least ``min_repeats`` times — the signature of a generation loop.
+
+    One repeat is normal prose ("on the other hand ... on the other hand"); three of the same four words is not.
+    """
+    return any(count >= min_repeats for count in repeated_ngrams(text, n).values())
+
+
+def distinct_n(text: str, n: int = 2) -> float:
+    """Share of word n-grams that are unique (distinct-n): 1.0 = no repetition; text too short to have any = 1.0.
+
+    >>> distinct_n("the cat saw the cat", n=2)  # (the cat) x2, (cat saw), (saw the): 3 unique of 4
+    0.75
+    """
+    grams = _ngrams(_words(text), n)
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+def _normalise_number(number: str) -> str:
+    number = number.lower().replace(",", "")
+    number = NUMBER_WORDS.get(number, number)
+    if "." in number:  # "45.0" and "45.50" are the numbers 45 and 45.5
+        number = number.rstrip("0").rstrip(".")
+    return number
+
+
+def _numbers(text: str) -> list[str]:
+    """Numbers as written, in order: digit strings and spelled-out number words."""
+    digits = [(match.start(), match.group()) for match in NUMBER_PATTERN.finditer(text)]
+    words = [(match.start(), match.group()) for match in re.finditer(r"[A-Za-z]+", text)
+             if match.group().lower() in NUMBER_WORDS]
+    return [number for _, number in sorted(digits + words)]
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def unsupported_facts(output: str, source: str) -> dict:
+    """Numbers and names in ``output`` that the ``source`` does not contain — likely hallucinations.
+
+    ``numbers``: numbers in the output (as written) whose value is not in the source ("45.0" matches "45").
+    ``names``: capitalised words that do not start a sentence (so probably names) and are not words of the source,
+    compared case-insensitively. A name that opens a sentence is missed: it cannot be told from "The".
+
+    >>> unsupported_facts("The bus comes every four days.", source="The bus comes every 45 minutes.")
+    {'numbers': ['four'], 'names': [], 'faithful': False}
+    """
+    source_numbers = {_normalise_number(number) for number in _numbers(source)}
+    numbers = [number for number in _numbers(output) if _normalise_number(number) not in source_numbers]
+
+    source_words = set(_words(source))
+    names = []
+    for sentence in SENTENCE_BREAK.split(output):
+        for word in re.findall(r"\w+", sentence)[1:]:  # [1:]: a sentence's first word is capitalised anyway
+            if word[0].isupper() and word != "I" and word.lower() not in source_words:
+                names.append(word)
+    numbers, names = _unique(numbers), _unique(names)
+    return {"numbers": numbers, "names": names, "faithful": not numbers and not names}
+
+
+def loop_rate(texts: Iterable[str], **kwargs) -> float:
+    """Share of ``texts`` that loop (``is_looping``; keyword arguments are passed on, e.g. ``n=3``)."""
+    flags = [is_looping(text, **kwargs) for text in texts]
+    if not flags:
+        raise ValueError("loop_rate: got no texts")
+    return sum(flags) / len(flags)
