@@ -82,8 +82,9 @@ def build_chat_app(bot: DocumentBot, text: AppText, backend_note: str | None = N
 def launch(demo, host: str = "127.0.0.1", port: int | None = None, block: bool = True):
     """Start the app (loopback by default); returns the URL when ``block`` is False."""
     demo.queue(default_concurrency_limit=APP_CONCURRENCY)
+    # inline=False: in a notebook Gradio would otherwise embed an <iframe> that is dead once the app closes.
     _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True,
-                            show_error=True)
+                            show_error=True, inline=False)
     return url
 
 

@@ -425,9 +425,13 @@ def finetune(model, tokenizer, dataset, cfg: FinetuneConfig) -> tuple[object, Fi
 
 def load_adapter(base_model, adapter_dir: str | Path, merge: bool = False):
     """Reload a saved LoRA adapter onto a base model; ``merge=True`` folds it into the weights (merge_and_unload)."""
+    import warnings
+
     from peft import PeftModel
 
-    model = PeftModel.from_pretrained(base_model, str(adapter_dir))
+    with warnings.catch_warnings():  # the same deprecated transformers property as in add_lora; nothing to act on
+        warnings.simplefilter("ignore", FutureWarning)
+        model = PeftModel.from_pretrained(base_model, str(adapter_dir))
     return (model.merge_and_unload() if merge else model).eval()
 
 

@@ -139,8 +139,9 @@ def pick_device(preference: str = "auto") -> str:
 
 def inference_dtype(device: str = "cpu", preference: str = "auto"):
     """The dtype to generate in: ``preference`` (``float32``/``bfloat16``/…) or, for ``auto``, bf16 where the
-    hardware does bf16 natively (a GPU that supports it, a CPU with ``avx512_bf16`` or AMX) and fp32 elsewhere —
-    on a CPU without those instructions bf16 is emulated and several times *slower* than fp32."""
+    hardware does bf16 natively (a GPU that supports it, a CPU with ``avx512_bf16`` or AMX) and fp32 elsewhere.
+    Without those instructions a CPU emulates bf16: processing a long prompt gets several times slower, which
+    dominates few-shot summarisation (Week 3 times prefill and decoding in both dtypes on your machine)."""
     import torch
 
     if preference != "auto":
