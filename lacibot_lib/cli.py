@@ -185,27 +185,24 @@ def cmd_chat(args) -> int:
 def cmd_check(args) -> int:
     """Load the knowledge base and the dialogue data; print what loaded and every problem."""
     import warnings
-    from collections import Counter
     from pathlib import Path
 
     from .data import load_dialogues
-    from .retrieval.kb import KnowledgeBaseError, knowledge_base_dir, load_knowledge_base
+    from .retrieval.kb import knowledge_base_dir, knowledge_base_health
 
     problems: list[str] = []
     fatal: list[str] = []
     kb_folder = Path(args.kb) if args.kb else knowledge_base_dir()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            documents, kb_problems = load_knowledge_base(kb_folder)
-        except KnowledgeBaseError as err:  # the folder itself is missing: nothing to check
-            fatal.append(f"knowledge base: {err}")
-        else:
-            per_source = Counter(doc.metadata.get("source", "?") for doc in documents)
-            print(f"knowledge base {kb_folder}: {len(documents)} document(s) from {len(per_source)} file(s)")
-            for source, count in sorted(per_source.items()):
-                print(f"  {source}: {count}")
-            problems += [f"knowledge base: {problem}" for problem in kb_problems]
+    if not kb_folder.is_dir():  # nothing to check: fatal, not a problem to fix
+        fatal.append(f"knowledge base: {kb_folder}: knowledge-base folder not found")
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            health = knowledge_base_health(kb_folder)
+        print(f"knowledge base {kb_folder}: {health['documents']} document(s) from {len(health['by_source'])} file(s)")
+        for source, count in health["by_source"].items():
+            print(f"  {source}: {count}")
+        problems += [f"knowledge base: {problem}" for problem in health["problems"]]
         problems += [f"knowledge base: warning: {w.message}" for w in caught]
     data_source = args.data or "bundled data/dialogues"
     with warnings.catch_warnings(record=True) as caught:

@@ -48,7 +48,8 @@ OTHER_LANGUAGE_EN = ("🦉 Hoo-hoo! I answer questions about the BME AUT interns
                      "please ask again in one of those. (Magyarul vagy angolul kérdezz!)")
 NOT_A_QUESTION = ("🦉 Ez nem tűnik kérdésnek — írd le szavakkal, mit szeretnél tudni a szakmai gyakorlatról! "
                   "(This does not look like a question: please ask about the internship in words.)")
-KB_WARNING_HU = ("A tudásbázis hiányos: {n} fájl nem töltődött be ({files}), ezért egyes válaszok hiányozhatnak. "
+KB_WARNING_HU = ("A tudásbázis hiányos: {n} fájl nem vagy csak részben töltődött be ({files}), ezért egyes "
+                 "válaszok hiányozhatnak. "
                  "(Knowledge base incomplete: some files could not be loaded.)")
 
 # Very common words of languages students might write in, none of which is a Hungarian word (with or without
@@ -195,8 +196,8 @@ def knowledge_base_warning(retriever) -> str | None:
     problems = list(getattr(retriever, "problems", None) or [])
     if not problems:
         return None
-    files = ", ".join(dict.fromkeys(problem.split(":", 1)[0] for problem in problems))
-    return KB_WARNING_HU.format(n=len(problems), files=files)
+    files = list(dict.fromkeys(problem.split(":", 1)[0] for problem in problems))  # a file with bad rows counts once
+    return KB_WARNING_HU.format(n=len(files), files=", ".join(files))
 
 
 def build_laci_bot(backend=None, retriever: HybridRetriever | None = None, mode: str = "hybrid",
