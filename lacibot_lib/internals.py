@@ -138,3 +138,42 @@ def rope_score(q: torch.Tensor, k: torch.Tensor, m: int, n: int, theta: float = 
     """Attention score between query ``q`` at position ``m`` and key ``k`` at position ``n`` after RoPE."""
     cos, sin = rope_cos_sin(max(m, n) + 1, q.shape[-1], theta)
     return float(apply_rope(q, cos[m], sin[m]) @ apply_rope(k, cos[n], sin[n]))
+
+
+@torch.no_grad()
+def record_layer(model, input_ids: torch.Tensor, layer: int = 0) -> dict:
+    """One forward pass that keeps the model's own intermediate tensors, to check a hand-written block against.
+
+    Keys: the output of every sub-module of decoder layer ``layer`` by name (``"input_layernorm"``,
+    ``"self_attn.q_proj"``, ``"mlp"``, …), ``"self_attn"`` (the attention output) and ``"attn_weights"``,
+    ``"self_attn.o_proj.input"`` (the heads' concatenated context), ``"rotary_emb"`` (cos, sin),
+    ``"hidden_states"`` (embeddings, then each layer's output) and ``"logits"``. Attention runs in the plain
+    ("eager") implementation for this pass so its weights exist; the previous one is restored afterwards.
+    """
+    block = model.model.layers[layer]
+    seen: dict = {}
+
+    def keep(name):
+        def hook(module, args, output):
+            if name == "self_attn":
+                seen["attn_weights"] = output[1].detach().clone()
+                output = output[0]
+            seen[name] = (output[0] if isinstance(output, tuple) and name != "rotary_emb" else output)
+            if name == "self_attn.o_proj":
+                seen["self_attn.o_proj.input"] = args[0].detach().clone()
+        return hook
+
+    modules = [(name, module) for name, module in block.named_modules() if name]
+    modules += [("rotary_emb", model.model.rotary_emb)]
+    handles = [module.register_forward_hook(keep(name)) for name, module in modules]
+    previous = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        out = model(input_ids=input_ids.to(model.device), output_hidden_states=True)
+    finally:
+        model.set_attn_implementation(previous)
+        for handle in handles:
+            handle.remove()
+    seen["hidden_states"] = out.hidden_states
+    seen["logits"] = out.logits
+    return seen

@@ -17,33 +17,39 @@ def has_chat_template(tokenizer) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
 
-def plain_block(dialogue: str, summary: str | None = None) -> str:
+def plain_block(dialogue: str, summary: str | None = None, instruction: str = INSTRUCTION) -> str:
     """One example as plain text; without a summary it ends where the model should continue."""
-    block = f"{INSTRUCTION}\n\n{dialogue.strip()}\n\nSummary:"
+    block = f"{instruction}\n\n{dialogue.strip()}\n\nSummary:"
     return f"{block} {summary.strip()}" if summary is not None else block
 
 
-def summary_messages(dialogue: str, examples: Iterable[Mapping] = (), system: str | None = SYSTEM_PROMPT) -> list[dict]:
+def summary_messages(dialogue: str, examples: Iterable[Mapping] = (), system: str | None = SYSTEM_PROMPT,
+                     instruction: str = INSTRUCTION) -> list[dict]:
     """Chat messages: optional system turn, one user/assistant pair per example, then the question."""
     messages = [{"role": "system", "content": system}] if system else []
     for example in examples:
-        messages.append({"role": "user", "content": f"{INSTRUCTION}\n\n{example['dialogue'].strip()}"})
+        messages.append({"role": "user", "content": f"{instruction}\n\n{example['dialogue'].strip()}"})
         messages.append({"role": "assistant", "content": example["summary"].strip()})
-    messages.append({"role": "user", "content": f"{INSTRUCTION}\n\n{dialogue.strip()}"})
+    messages.append({"role": "user", "content": f"{instruction}\n\n{dialogue.strip()}"})
     return messages
 
 
 def few_shot_prompt(tokenizer, dialogue: str, examples: Iterable[Mapping] = (),
-                    use_chat_template: bool | None = None) -> str:
-    """A k-shot prompt (k = number of examples) as text ready to tokenise."""
+                    use_chat_template: bool | None = None, system: str | None = SYSTEM_PROMPT,
+                    instruction: str = INSTRUCTION) -> str:
+    """A k-shot prompt (k = number of examples) as text ready to tokenise.
+
+    ``system`` (``None`` = no system turn) and ``instruction`` let a lab compare wordings; a model without a chat
+    template gets plain text blocks and no system turn.
+    """
     examples = list(examples)
     if use_chat_template is None:
         use_chat_template = has_chat_template(tokenizer)
     if use_chat_template:
-        return tokenizer.apply_chat_template(summary_messages(dialogue, examples), tokenize=False,
-                                             add_generation_prompt=True)
-    blocks = [plain_block(e["dialogue"], e["summary"]) for e in examples] + [plain_block(dialogue)]
-    return "\n\n\n".join(blocks)
+        messages = summary_messages(dialogue, examples, system=system, instruction=instruction)
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    blocks = [plain_block(e["dialogue"], e["summary"], instruction) for e in examples]
+    return "\n\n\n".join(blocks + [plain_block(dialogue, instruction=instruction)])
 
 
 def zero_shot_prompt(tokenizer, dialogue: str, **kwargs) -> str:
@@ -65,7 +71,11 @@ def training_pair(tokenizer, dialogue: str, summary: str, use_chat_template: boo
 
 
 def pick_examples(rows, k: int, seed: int = 42, max_words: int | None = 120) -> list[dict]:
-    """``k`` fixed in-context examples from a training split (seeded; short ones preferred to save context)."""
+    """``k`` fixed in-context examples from a training split (seeded; short ones preferred to save context).
+
+    The draw is nested: the first ``k`` examples of a draw for a larger k are the draw for k (same seed), so a
+    k-sweep adds one example at a time.
+    """
     import random
 
     rows = [dict(r) for r in rows]
@@ -74,4 +84,5 @@ def pick_examples(rows, k: int, seed: int = 42, max_words: int | None = 120) -> 
         rows = short if len(short) >= k else rows
     if k > len(rows):
         raise ValueError(f"pick_examples: asked for {k} examples but the split has only {len(rows)} rows")
-    return random.Random(seed).sample(rows, k)
+    random.Random(seed).shuffle(rows)
+    return rows[:k]

@@ -180,9 +180,11 @@ def read_run_info(notebook: str | Path) -> dict:
 
 # What the README quotes from the committed labs: (lab, what it is, metric path "name.key.key", format).
 README_RESULTS = [
-    ("week1_prompting", "from-scratch attention vs SmolLM2 layer 0, max abs error", "attention_max_abs_error", ".1e"),
-    ("week1_prompting", "test ROUGE-1, zero-shot", "rouge1_zero_shot", ".3f"),
-    ("week1_prompting", "test ROUGE-1, best k of the sweep (chosen on test: optimistic)", "rouge1_best_k", ".3f"),
+    ("week1_prompting", "hand-written decoder block vs SmolLM2, largest error over all steps",
+     "decoder_block_max_error", ".1e"),
+    ("week1_prompting", "test strict ROUGE-1, zero-shot", "strict_rouge1_by_shots.0.mean", ".3f"),
+    ("week1_prompting", "test strict ROUGE-1, 6-shot (mean of example draws)", "strict_rouge1_by_shots.6.mean", ".3f"),
+    ("week1_prompting", "zero-shot outputs that continue the dialogue (share)", "continuation_rate_by_shots.0", ".2f"),
     ("week2_finetune", "test ROUGE-1, zero-shot", "rouge_zero_shot.rouge1", ".3f"),
     ("week2_finetune", "test ROUGE-1, few-shot", "rouge_few_shot.rouge1", ".3f"),
     ("week2_finetune", "test ROUGE-1, full fine-tuning", "rouge_full.rouge1", ".3f"),

@@ -111,6 +111,44 @@ def unsupported_facts(output: str, source: str) -> dict:
     return {"numbers": numbers, "names": names, "faithful": not numbers and not names}
 
 
+SPEAKER_TURN = re.compile(r"^\s*#?Person\s*\d+#?\s*:", re.IGNORECASE)
+
+
+def continues_dialogue(output: str) -> bool:
+    """True when the "summary" is another dialogue turn ("#Person1#: …") — the model continued, not summarised.
+
+    >>> continues_dialogue("#Person1#: Do you have any sourdough left?"), continues_dialogue("#Person1# buys bread.")
+    (True, False)
+    """
+    return bool(SPEAKER_TURN.match(output))
+
+
+def copied_phrases(output: str, examples: Iterable[str], source: str, n: int = 4,
+                   ignore: Iterable[str] = ()) -> list[str]:
+    """Word n-grams of ``output`` taken from the in-context ``examples`` but absent from the ``source`` dialogue.
+
+    A few-shot summary that reuses "from the flat downstairs" from an example, when the dialogue never says it,
+    copied the example instead of summarising. Overlapping n-grams are merged into one phrase. n-grams with a
+    word from ``ignore`` (lowercase, e.g. the speaker tags ``person1``, ``person2`` every summary uses) never count.
+
+    >>> copied_phrases("They argue about noise from the flat downstairs.",
+    ...                ["#Person1# complains about music from the flat downstairs."], "Loud music again!")
+    ['from the flat downstairs']
+    """
+    skip = {word.lower() for word in ignore}
+    example_grams = {gram for text in examples for gram in _ngrams(_words(text), n) if not skip & set(gram)}
+    source_grams = set(_ngrams(_words(source), n))
+    words = _words(output)
+    copied = [i for i, gram in enumerate(_ngrams(words, n)) if gram in example_grams and gram not in source_grams]
+    phrases: list[list[int]] = []
+    for i in copied:
+        if phrases and i <= phrases[-1][1]:
+            phrases[-1][1] = i + n
+        else:
+            phrases.append([i, i + n])
+    return _unique(" ".join(words[a:b]) for a, b in phrases)
+
+
 def loop_rate(texts: Iterable[str], **kwargs) -> float:
     """Share of ``texts`` that loop (``is_looping``; keyword arguments are passed on, e.g. ``n=3``)."""
     flags = [is_looping(text, **kwargs) for text in texts]

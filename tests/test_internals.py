@@ -45,3 +45,18 @@ def test_temperature_sharpens_and_flattens(smol):
     assert probs[0, 0] > probs[1, 0] > probs[2, 0]  # lower T puts more mass on the top token
     top = internals.next_token_distribution(model, tokenizer, "The capital of France is", top=3)
     assert top[0][1] == pytest.approx(float(probs[1, 0]), rel=1e-4)
+
+
+def test_record_layer_keeps_the_models_own_tensors(smol):
+    model, tokenizer = smol
+    ids = torch.tensor([tokenizer("a short sentence here", add_special_tokens=False).input_ids])
+    before = model.config._attn_implementation
+    seen = internals.record_layer(model, ids, layer=0)
+    assert model.config._attn_implementation == before  # the eager pass does not leak into later runs
+    assert {"input_layernorm", "self_attn.q_proj", "attn_weights", "self_attn.o_proj.input", "mlp",
+            "rotary_emb", "hidden_states", "logits"} <= set(seen)
+    weights = seen["attn_weights"]
+    assert weights.shape[-2:] == (ids.shape[1], ids.shape[1])
+    assert torch.allclose(weights.sum(-1), torch.ones_like(weights.sum(-1)))  # a softmax over positions
+    layer_out = model.model.layers[0](seen["hidden_states"][0], position_embeddings=seen["rotary_emb"])
+    assert (layer_out - seen["hidden_states"][1]).abs().max() <= 1e-5

@@ -41,13 +41,20 @@ def test_week1_prompting(executed):
     result = executed("week1_prompting")
     m = result.metrics
     assert m["parameters_total"] == 134_515_008
-    assert m["attention_max_abs_error"] <= 1e-4
-    shots = sorted(m["rouge_by_shots"], key=int)
+    # every step of the hand-written decoder block matches the model's own intermediate tensor
+    assert len(m["decoder_block_errors"]) >= 12 and max(m["decoder_block_errors"].values()) <= 1e-4
+    shots = sorted(m["strict_rouge1_by_shots"], key=int)
     tokens = [m["prompt_tokens_by_shots"][k] for k in shots]
     assert all(a < b for a, b in zip(tokens, tokens[1:])), f"few-shot prompts must be longer than zero-shot: {tokens}"
-    assert m["rouge1_zero_shot"] > 0.05, "the zero-shot summaries share almost no words with the references"
+    for k in shots:
+        interval = m["strict_rouge1_by_shots"][k]
+        assert 0 <= interval["low"] <= interval["mean"] <= interval["high"] <= 1, interval
+        assert m["draws_by_shots"][k] == (1 if int(k) == 0 else 2)  # smoke: two example draws per k > 0
+    assert 0 <= m["cut_off_rate"] <= 1
+    assert m["prefix_cache"]["identical"] is True, "reusing the examples' key/value cache changed greedy output"
+    assert set(m["shot_paired_tests"]) >= {"k=1 vs k=0", "k=2 vs k=1"}
     assert m["overflow_detected"] is True
-    assert "few_shot_ceiling" in _claims(result)
+    assert _claims(result)["few_shot_ceiling"]["verdict"] == "not testable here"  # smoke sweep stops at k=2
 
 
 def test_week2_finetune(executed):

@@ -37,3 +37,18 @@ def test_pick_examples_is_seeded_and_checks_size():
     assert prompts.pick_examples(rows, 5, seed=1) != prompts.pick_examples(rows, 5, seed=2)
     with pytest.raises(ValueError, match="only 20 rows"):
         prompts.pick_examples(rows, 21)
+
+
+def test_pick_examples_draws_are_nested():
+    rows = [{"dialogue": f"d {i}", "summary": f"s {i}"} for i in range(30)]
+    eight = prompts.pick_examples(rows, 8, seed=3)
+    assert [prompts.pick_examples(rows, k, seed=3) for k in range(9)] == [eight[:k] for k in range(9)]
+
+
+def test_wording_variants_reach_the_prompt(smol):
+    _, tokenizer = smol
+    plain = prompts.few_shot_prompt(tokenizer, "#Person1#: Hi.")
+    no_system = prompts.few_shot_prompt(tokenizer, "#Person1#: Hi.", system=None)
+    reworded = prompts.few_shot_prompt(tokenizer, "#Person1#: Hi.", instruction="Write a haiku about it.")
+    assert prompts.SYSTEM_PROMPT in plain and prompts.SYSTEM_PROMPT not in no_system
+    assert "Write a haiku about it." in reworded and prompts.INSTRUCTION not in reworded

@@ -65,3 +65,26 @@ def test_loop_rate():
     assert textchecks.loop_rate(["a b a b a b"], n=2) == 1.0
     with pytest.raises(ValueError, match="no texts"):
         textchecks.loop_rate([])
+
+
+def test_continues_dialogue_spots_a_speaker_turn():
+    assert textchecks.continues_dialogue("#Person1#: Do you have any sourdough left?")
+    assert textchecks.continues_dialogue("  Person2: Sure.")
+    assert not textchecks.continues_dialogue("#Person1# asks #Person2# for sourdough.")
+
+
+def test_copied_phrases_only_counts_what_the_source_lacks():
+    examples = ["#Person1# complains about music from the flat downstairs every night."]
+    copied = textchecks.copied_phrases("They argue about noise from the flat downstairs every night.", examples,
+                                       source="Loud music again!")
+    assert copied == ["from the flat downstairs every night"]  # overlapping 4-grams merged into one phrase
+    # the same words are fine when the dialogue itself says them
+    assert textchecks.copied_phrases("Noise from the flat downstairs.", examples,
+                                     source="It comes from the flat downstairs.") == []
+
+
+def test_copied_phrases_can_ignore_speaker_tags():
+    examples = ["#Person1# asks #Person2# to lend a car."]
+    output = "#Person1# asks #Person2# to bring a laptop."
+    assert textchecks.copied_phrases(output, examples, source="Bring the laptop!") == ["person1 asks person2 to"]
+    assert textchecks.copied_phrases(output, examples, source="Bring the laptop!", ignore=("person1", "person2")) == []
