@@ -24,12 +24,12 @@ def score_setting(model, tokenizer, rows, examples=(), config=None, batch_size: 
     ``prompt_tokens`` (mean/max too), ``cut_off`` (share of summaries that ran into ``max_new_tokens``) and
     ``seconds``. With examples, the prompt prefix they share is computed once (``share_prefix``; same output).
     """
-    rows = list(rows)
+    rows, examples = list(rows), list(examples)
     references = [r["summary"] for r in rows]
     config = config or generation_config("greedy", tokenizer=tokenizer)
     prompts = [few_shot_prompt(tokenizer, r["dialogue"], examples, system=system, instruction=instruction)
                for r in rows]
-    run = generate_with_shared_prefix if share_prefix and list(examples) else generate
+    run = generate_with_shared_prefix if share_prefix and examples else generate
     started = time.perf_counter()
     predictions, finished = run(model, tokenizer, prompts, config, batch_size=batch_size, seed=seed,
                                 return_finished=True)
