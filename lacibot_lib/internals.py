@@ -70,32 +70,11 @@ def attention_from_scratch(hidden: torch.Tensor, attn, num_heads: int, num_kv_he
 
 
 @torch.no_grad()
-def capture_layer_attention(model, input_ids: torch.Tensor, layer: int = 0) -> dict:
-    """Run the model once and capture layer ``layer``'s self-attention input (after its norm) and output."""
-    captured = {}
-    attn = model.model.layers[layer].self_attn
-
-    def before(module, args, kwargs):
-        captured["hidden"] = kwargs.get("hidden_states", args[0] if args else None).detach().clone()
-
-    def after(module, args, kwargs, output):
-        captured["output"] = (output[0] if isinstance(output, tuple) else output).detach().clone()
-
-    handles = [attn.register_forward_pre_hook(before, with_kwargs=True),
-               attn.register_forward_hook(after, with_kwargs=True)]
-    try:
-        model(input_ids=input_ids.to(model.device))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return captured
-
-
-@torch.no_grad()
 def compare_with_model(model, input_ids: torch.Tensor, layer: int = 0) -> dict:
     """Our block vs the model's own layer: max absolute error, plus our attention weights for plotting."""
     config = model.config
-    captured = capture_layer_attention(model, input_ids, layer)
+    seen = record_layer(model, input_ids, layer)  # the layer's input to attention (after its norm) and its output
+    captured = {"hidden": seen["input_layernorm"], "output": seen["self_attn"]}
     rope = getattr(config, "rope_parameters", None) or {}
     theta = rope.get("rope_theta", getattr(config, "rope_theta", 10000.0))
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
