@@ -127,3 +127,60 @@ def test_forgetting_score_counts_keywords(smol):
               {"instruction": "Say the word banana.", "expected": ["zzzz-never"]}]
     result = finetune.forgetting_score(model, tokenizer, probes, max_new_tokens=8)
     assert result["correct"] == [True, False] and result["score"] == 0.5
+
+
+def test_finetune_trains_like_the_notebook_cells(tmp_path):
+    """Week 2 writes the LoraConfig, TrainingArguments and Trainer out in cells; `lacibot finetune` (finetune())
+    must train the same way: the same arguments and, on a tiny LoRA run, the same loss at every step (the second
+    step's loss depends on the learning rate, the schedule and the optimizer, so a drift in any of them shows)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+    train = data.shortest_dialogues(data.load_dialogues()["train"], 4)
+    dataset = DatasetDict({"train": train, "validation": train.select(range(2))})
+    cfg = FinetuneConfig(method="lora", epochs=1, batch_size=2, learning_rate=1e-3, patience=1, seed=0,
+                         rouge_samples=0, output_dir=str(tmp_path / "library"), progress=False)
+    model, tokenizer = models.load_model("smollm2-135m-instruct", device="cpu")
+    _, result = finetune.finetune(model, tokenizer, dataset, cfg)
+
+    # The notebook's cells, as a student reads them.
+    model, tokenizer = models.load_model("smollm2-135m-instruct", device="cpu")
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "cells"), num_train_epochs=1, learning_rate=1e-3,
+        per_device_train_batch_size=2, per_device_eval_batch_size=2, lr_scheduler_type="linear", warmup_steps=0,
+        weight_decay=0.0, eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
+        metric_for_best_model="eval_loss", greater_is_better=False, save_total_limit=1, save_only_model=True,
+        logging_strategy="steps", logging_steps=1, seed=0, data_seed=0, report_to=[], disable_tqdm=True)
+    library_args = TrainingArguments(output_dir=str(tmp_path / "x"), **finetune.training_settings(cfg))
+    assert finetune.training_values(args) == finetune.training_values(library_args)
+    set_seed(0)
+    lora_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, bias="none",
+                                                  target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+                                                  task_type="CAUSAL_LM"))
+    tokenizer.padding_side = "right"
+    trainer = Trainer(model=lora_model, args=args, data_collator=finetune.make_collator(tokenizer),
+                      train_dataset=finetune.tokenize_causal(tokenizer, dataset["train"], cfg.max_length),
+                      eval_dataset=finetune.tokenize_causal(tokenizer, dataset["validation"], cfg.max_length),
+                      callbacks=[EarlyStoppingCallback(early_stopping_patience=1)])
+    trainer.train()
+    cell_losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert len(cell_losses) == result.steps == 2
+    assert cell_losses == pytest.approx([h["loss"] for h in result.train_loss], rel=1e-5)
+
+
+def test_keywords_match_whole_words_only():
+    assert finetune.contains_keyword("The symbol of gold is Au.", "au")
+    assert not finetune.contains_keyword("because it is August", "Au")
+    assert not finetune.contains_keyword("It is 112.", "12") and finetune.contains_keyword("It is 12.", "12")
+    assert finetune.contains_keyword("Carbon dioxide (CO2).", "carbon dioxide")
+    assert finetune.contains_keyword("0.5 is larger", "0.5") and not finetune.contains_keyword("0.25", "0.5")
+
+
+def test_forgetting_probes_are_many_and_not_at_ceiling(smol):
+    """Week 2 needs ≥ 30 probes the packaged model gets only partly right, so both forgetting and gains show."""
+    probes = data.load_forgetting_probes()
+    assert len(probes) >= 30 and len({p["instruction"] for p in probes}) == len(probes)
+    assert all(p["expected"] and all(isinstance(w, str) and w.strip() for w in p["expected"]) for p in probes)
+    model, tokenizer = smol
+    score = finetune.forgetting_score(model, tokenizer, probes)["score"]
+    assert 0.3 <= score <= 0.85, f"the base model answers {score:.0%} of the probes: too hard or at the ceiling"

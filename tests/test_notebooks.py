@@ -60,14 +60,44 @@ def test_week1_prompting(executed):
 def test_week2_finetune(executed):
     result = executed("week2_finetune")
     m = result.metrics
+    # The hand-built example: every prompt position is -100, every summary position is learnt, as the library does.
+    labels = m["label_check"]
+    assert labels["prompt_tokens"] > 0 and labels["summary_tokens"] > 0
+    assert labels["prompt_all_masked"] and labels["summary_all_learnt"] and labels["library_same"]
+    assert m["loss_by_hand"]["hand"] == pytest.approx(m["loss_by_hand"]["model"], abs=1e-4)
+    # LoRA's count by the formula r·(d_in+d_out) equals what peft counts; the cells train as finetune() would.
+    assert m["lora_param_count"]["formula"] == m["lora_param_count"]["peft"] > 0
+    assert m["training_args_match_library"] is True
+    assert m["training_args"]["full"]["learning_rate"] < m["training_args"]["lora"]["learning_rate"]
+    # The prompting baseline was chosen on validation: the recorded k is the best of the validation grid.
+    grid = m["prompting_grid_validation"]
+    assert str(m["best_k"]) in grid and grid[str(m["best_k"])] == max(grid.values())
     full, lora = m["full_summary"], m["lora_summary"]
     assert full["trainable_pct"] == pytest.approx(100.0) and lora["trainable_pct"] < 1.0
-    assert lora["trainable"] < full["trainable"] and lora["disk_mb"] < full["disk_mb"] / 50
-    for name in ("full", "lora"):
+    assert lora["trainable"] == m["lora_param_count"]["peft"] and lora["disk_mb"] < full["disk_mb"] / 50
+    for name, run in (("full", full), ("lora", lora)):
         losses = m[f"train_loss_{name}"]
         assert len(losses) >= 2 and losses[-1] < losses[0], f"{name}: loss did not decrease over {losses}"
-        assert len(m[f"eval_history_{name}"]) >= 1
+        history = m[f"eval_history_{name}"]  # validation after every epoch, with loss and ROUGE
+        assert len(history) == round(run["epochs_run"]) >= 1
+        assert all(e["eval_loss"] > 0 and 0 <= e["rouge1"] <= 1 for e in history)
+        assert run["best_epoch"] in {round(e["epoch"]) for e in history}
+        assert min(e["eval_loss"] for e in history) == pytest.approx(run["best_eval_loss"])
+        assert run["stopped_early"] == (run["epochs_run"] < run["planned_epochs"])
+    # Every system on the same test dialogues, each with an ordered 95 % interval.
+    n_test = m["data_sizes"]["test"]
+    for name in ("zero_shot", "best_prompting", "full", "lora"):
+        ci = m["rouge1_test"][name]
+        assert ci["n"] == n_test and ci["low"] <= ci["mean"] <= ci["high"], (name, ci)
+    for name, checks in m["test_checks"].items():
+        assert 0 <= checks["used whole budget"] <= 1 and 0 <= checks["invented numbers/names"] <= 1, name
+    for name, test in m["paired_test_rouge1"].items():
+        assert test["n"] == n_test and test["low"] <= test["diff"] <= test["high"] and 0 < test["p_value"] <= 1, name
     assert m["adapter_reload_identical"] is True and m["adapter_merge_identical"] is True
+    assert m["data_sizes"]["probes_in_file"] >= 30
+    assert len(m["forgetting_scores"]) == 5 and all(0 <= v <= 1 for v in m["forgetting_scores"].values())
+    assert m["cost_ratios_full_over_lora"]["saved to disk"] > 50
+    assert m["cost_ratios_full_over_lora"]["trainable parameters"] > 50
     assert {"full_ft_costs_far_more", "fine_tuning_forgets"} <= set(_claims(result))
 
 
