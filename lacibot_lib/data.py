@@ -338,9 +338,72 @@ def load_forgetting_probes(path: str | Path | None = None) -> list[dict]:
     return read_jsonl(path or data_dir() / "forgetting_probes.jsonl", required=("instruction", "expected"))
 
 
-def load_course_notes_qa(path: str | Path | None = None) -> list[dict]:
-    """Labelled retrieval questions about the course notes (section/subsection that holds each answer)."""
-    return read_jsonl(path or data_dir() / "eval" / "course_notes_qa.jsonl", required=("question", "section"))
+COURSE_NOTES_QA_SPLITS = ("dev", "test")
+COURSE_NOTES_QA_FIELDS = ("question", "section", "answer_quote", "split")
+COURSE_NOTES_UNCOVERED_KINDS = ("near", "far")
+COURSE_NOTES_UNCOVERED_FIELDS = ("id", "question", "kind", "why_uncovered", "split")
+
+
+def _check_choice(what: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; use one of {', '.join(allowed)} (or None for all questions)")
+
+
+def _read_labelled(path: Path, fields: tuple[str, ...], choices: dict[str, tuple[tuple[str, ...], str]],
+                   keep) -> list[dict]:
+    """The rows of a labelled JSONL file for which ``keep(row)`` is true. Every row must have each of ``fields``
+    non-empty, and each field in ``choices`` one of its values (``{field: (values, hint)}``); otherwise a
+    :class:`DataFormatError` names the file, the line and the field."""
+    rows = []
+    for line_no, row in iter_jsonl(path):
+        for name in fields:
+            if not isinstance(row, dict) or row.get(name) in (None, "", []):
+                raise DataFormatError(f"{path}, line {line_no}: missing or empty field {name!r}")
+        for name, (values, hint) in choices.items():
+            if row[name] not in values:
+                raise DataFormatError(f"{path}, line {line_no}: field {name!r} is {row[name]!r}; use one of "
+                                      f"{', '.join(values)}{hint}")
+        if keep(row):
+            rows.append(row)
+    return rows
+
+
+def load_course_notes_qa(path: str | Path | None = None, split: str | None = None) -> list[dict]:
+    """Labelled retrieval questions about the course notes (section/subsection that holds each answer, and a
+    verbatim ``answer_quote`` of it), in file order.
+
+    Each question carries a stored ``split``, ``"dev"`` or ``"test"`` (assigned, seeded, by
+    ``scripts/split_course_notes_qa.py``): tune retrieval settings on ``split="dev"`` and report them once on
+    ``split="test"``; ``split=None`` returns every question. A line without one of
+    :data:`COURSE_NOTES_QA_FIELDS`, or with another split value, raises :class:`DataFormatError` naming the file,
+    the line and the field."""
+    _check_choice("split", split, COURSE_NOTES_QA_SPLITS)
+    return _read_labelled(Path(path or data_dir() / "eval" / "course_notes_qa.jsonl"), COURSE_NOTES_QA_FIELDS,
+                          {"split": (COURSE_NOTES_QA_SPLITS, " (scripts/split_course_notes_qa.py assigns them)")},
+                          lambda row: split is None or row["split"] == split)
+
+
+def load_course_notes_uncovered(path: str | Path | None = None, split: str | None = None,
+                                kind: str | None = None) -> list[dict]:
+    """Labelled questions the course notes do NOT answer, in file order: the other side of the "I don't know"
+    threshold (the bot should refuse these and answer :func:`load_course_notes_qa`'s).
+
+    ``kind`` is ``"near"`` (an LLM/ML/GPU/chatbot question a student could ask, often in the notes' own
+    vocabulary, that the notes do not answer) or ``"far"`` (an everyday off-domain question); ``why_uncovered``
+    says what the notes say nearby. Each question carries a stored ``split``, ``"dev"`` or ``"test"``, assigned
+    seeded and per kind by ``scripts/split_course_notes_uncovered.py``: choose the threshold on ``split="dev"``
+    and report it once on ``split="test"``. ``split=None`` / ``kind=None`` return every question. A line
+    without one of :data:`COURSE_NOTES_UNCOVERED_FIELDS`, or with another split or kind value, raises
+    :class:`DataFormatError` naming the file, the line and the field."""
+    _check_choice("split", split, COURSE_NOTES_QA_SPLITS)
+    _check_choice("kind", kind, COURSE_NOTES_UNCOVERED_KINDS)
+    return _read_labelled(Path(path or data_dir() / "eval" / "course_notes_uncovered.jsonl"),
+                          COURSE_NOTES_UNCOVERED_FIELDS,
+                          {"kind": (COURSE_NOTES_UNCOVERED_KINDS, ""),
+                           "split": (COURSE_NOTES_QA_SPLITS,
+                                     " (scripts/split_course_notes_uncovered.py assigns them)")},
+                          lambda row: ((split is None or row["split"] == split)
+                                       and (kind is None or row["kind"] == kind)))
 
 
 def shortest_dialogues(split, n: int):

@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from .timing import cpu_has_native_bf16
+
 # Minimum Linux driver for each CUDA major version under "minor version compatibility"
 # (CUDA toolkit release notes, table "CUDA Toolkit and Minimum Required Driver Version").
 MIN_DRIVER_FOR_MAJOR = {"11": "450.80.02", "12": "525.60.13", "13": "580.65.06"}
@@ -146,6 +148,7 @@ def collect() -> dict:
             info["bf16_supported"] = bool((a @ a)[0, 0].item() == 8)
         except RuntimeError:
             info["bf16_supported"] = False
+        info["bf16_native_cpu"] = cpu_has_native_bf16()  # bf16 always *runs* on a CPU; is it fast?
     return info
 
 
@@ -304,6 +307,45 @@ def diagnose(info: dict) -> list[Finding]:
     return findings
 
 
+def _example(**overrides) -> dict:
+    base = {"torch_version": "2.13.0+cu128", "torch_cuda_build": "12.8", "cuda_available": True, "cpu_threads": 8,
+            "cpu_count": 16, "nvidia_smi_found": True, "nvidia_smi_error": None, "driver_version": "580.65.06",
+            "gpus": parse_nvidia_smi("NVIDIA GeForce RTX 4070, 580.65.06, 8.9, 12282 MiB"), "cuda_op_ok": True,
+            "cuda_op_error": None, "bf16_supported": True, "mps_available": False}
+    base.update(overrides)
+    return base
+
+
+def example_environments() -> dict[str, dict]:
+    """Recorded example machines (not this one) for teaching the diagnosis, label → the facts ``collect`` gives.
+
+    - a CUDA 12.8 wheel on a driver from the CUDA 11 era (the course's Week 3 trap),
+    - a CPU-only wheel (what a plain ``pip install torch`` gives on some indexes) on a GPU machine,
+    - no NVIDIA driver at all (a laptop without an NVIDIA GPU, or the driver never installed),
+    - a healthy machine.
+    """
+    old_driver = parse_nvidia_smi("NVIDIA GeForce RTX 3060, 470.182.03, 8.6, 12288 MiB")
+    return {
+        "CUDA 12.8 wheel, driver 470 (CUDA 11 era)": _example(cuda_available=False, cuda_op_ok=None,
+                                                               driver_version="470.182.03", gpus=old_driver),
+        "CPU-only wheel on a GPU machine": _example(torch_version="2.13.0+cpu", torch_cuda_build=None,
+                                                    cuda_available=False, cuda_op_ok=None),
+        "no NVIDIA driver": _example(cuda_available=False, nvidia_smi_found=False, gpus=[], driver_version=None,
+                                     cuda_op_ok=None, bf16_supported=False),
+        "healthy": _example(),
+    }
+
+
+def _bf16_text(info: dict) -> str:
+    if not info.get("bf16_supported"):
+        return "not supported"
+    native = info.get("bf16_native_cpu")
+    if info.get("cuda_op_ok") or native is None:
+        return "supported"
+    return ("supported, native on this CPU (AVX-512 BF16 / AMX)" if native else
+            "runs, but emulated on this CPU (no AVX-512 BF16 / AMX): slower than fp32 for big matmuls")
+
+
 def format_report(info: dict, findings: list[Finding]) -> str:
     gpus = info.get("gpus") or []
     smi_error = info.get("nvidia_smi_error")
@@ -317,7 +359,7 @@ def format_report(info: dict, findings: list[Finding]) -> str:
                                          for g in gpus) or "none"),
         f"CUDA op          {'ran' if op else 'not run' if op is None else 'FAILED'}",
         f"CPU threads      {info.get('cpu_threads')} (of {info.get('cpu_count')} logical CPUs)",
-        f"bf16             {'supported' if info.get('bf16_supported') else 'not supported'}",
+        f"bf16             {_bf16_text(info)}",
         "",
     ]
     for f in findings:

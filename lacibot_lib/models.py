@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .settings import Settings, get_settings
+from .timing import cpu_has_native_bf16
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,7 @@ def inference_dtype(device: str = "cpu", preference: str = "auto"):
         return getattr(torch, preference)
     if str(device).startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            flags = next((line for line in handle if line.startswith("flags")), "").split()
-    except OSError:  # not Linux: do not guess
-        flags = []
-    return torch.bfloat16 if {"avx512_bf16", "amx_bf16"} & set(flags) else torch.float32
+    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32  # unknown (not Linux): do not guess
 
 
 def is_seq2seq(config) -> bool:

@@ -113,7 +113,7 @@ def run_timing_suite(model_name: str | None = None, devices: list[str] | None = 
     return report
 
 
-def _measurements(report: dict) -> list[tuple[str, str, str, float]]:
+def measurements(report: dict) -> list[tuple[str, str, str, float]]:
     """``(measurement, dtype, device, seconds)`` of a suite report or a GPU reference: batch-1 forward passes,
     decode, and training steps (the reference's ``precision`` stands for the dtype)."""
     rows = [("forward", r["dtype"], r["device"], r["median_s"]) for r in report.get("forward", [])
@@ -134,12 +134,12 @@ def device_name(report: dict, device: str) -> str:
 def speedups(report: dict, reference: dict | None = None) -> list[dict]:
     """Rows of "same measurement, other device": speed-up of each non-CPU device (or of a reference report's
     devices) over this report's CPU numbers."""
-    cpu = {(what, dtype): seconds for what, dtype, device, seconds in _measurements(report) if device == "cpu"}
+    cpu = {(what, dtype): seconds for what, dtype, device, seconds in measurements(report) if device == "cpu"}
     rows = []
     for source_name, source in (("this machine", report), ("reference", reference)):
         if not source:
             continue
-        for what, dtype, device, seconds in _measurements(source):
+        for what, dtype, device, seconds in measurements(source):
             if device == "cpu" or (what, dtype) not in cpu:
                 continue
             rows.append({"measurement": what, "dtype": dtype, "device": device_name(source, device),
@@ -158,8 +158,7 @@ def time_training_steps(model, tokenizer, rows, method: str = "lora", steps: int
     import tempfile
 
     from datasets import Dataset
-    from transformers import Trainer, TrainingArguments
-
+    from transformers import PrinterCallback, Trainer, TrainingArguments
 
     rows = list(rows)[:batch_size]
     if len(rows) < batch_size:
@@ -182,6 +181,7 @@ def time_training_steps(model, tokenizer, rows, method: str = "lora", steps: int
         trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_list(features),
                           data_collator=make_collator(tokenizer),
                           callbacks=[callback])
+        trainer.remove_callback(PrinterCallback)  # it would print the run's summary dict into the notebook
         with PeakMemory(device) as memory:
             trainer.train()
     counts = models.count_parameters(model)

@@ -141,6 +141,27 @@ class StepTimer:
         return self.times[-1]
 
 
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU instructions that multiply bf16 natively
+
+
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags (``avx2``, ``avx512_bf16``, ``amx_bf16`` …) from ``/proc/cpuinfo``, or ``None`` where
+    they cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            line = next((line for line in handle if line.startswith("flags")), None)
+    except OSError:
+        return None
+    return set(line.split(":", 1)[1].split()) if line else None
+
+
+def cpu_has_native_bf16() -> bool | None:
+    """True when the CPU multiplies bf16 natively (AVX-512 BF16 or AMX-BF16), False when it must emulate it (bf16
+    then runs slower than fp32 for compute-bound work), None when the flags cannot be read."""
+    flags = cpu_flags()
+    return None if flags is None else bool(flags & set(NATIVE_BF16_FLAGS))
+
+
 def describe_machine() -> str:
     """One line on the hardware that produced a number: CPU model, cores, the CPU features that change LLM speed
     (``avx512_bf16``, AMX), and the GPU if torch sees one. The same lab runs 1.5–2× faster or slower on another
@@ -150,18 +171,15 @@ def describe_machine() -> str:
 
     import torch
 
-    cpu, flags = platform.processor() or platform.machine(), set()
+    cpu, flags = platform.processor() or platform.machine(), cpu_flags() or set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name") and cpu in ("", platform.machine(), platform.processor()):
-                    cpu = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
+            model = next((line for line in handle if line.startswith("model name")), None)
+        if model and cpu in ("", platform.machine(), platform.processor()):
+            cpu = model.split(":", 1)[1].strip()
     except OSError:  # not Linux: the model name from platform is all we have
         pass
-    features = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if name in flags]
+    features = [name for name in ("avx2", "avx512f", *NATIVE_BF16_FLAGS) if name in flags]
     text = f"{cpu}, {os.cpu_count()} cores" + (f" ({', '.join(features)})" if features else "")
     if torch.cuda.is_available():
         text += f"; GPU {torch.cuda.get_device_name(0)}"

@@ -1,8 +1,11 @@
 import json
+import random
+import re
 
 import pytest
 
 from lacibot_lib import data
+from lacibot_lib.settings import data_dir
 
 
 def test_bundled_dialogues_have_the_promised_size_and_shape():
@@ -76,3 +79,202 @@ def test_hub_offline_gives_a_clear_error(monkeypatch):
 def test_unknown_source():
     with pytest.raises(data.DataFormatError, match="not a folder"):
         data.load_dialogues("nonsense")
+
+
+# --- course-notes retrieval questions (data/eval/course_notes_qa.jsonl) ---
+
+QA_FILE = data_dir() / "eval" / "course_notes_qa.jsonl"
+NOTES_MD = data_dir() / "course_notes" / "course_notes.md"
+
+
+def _qa_row(i, split):
+    return {"id": f"q{i}", "question": f"question {i}?", "section": "1. Transformers", "subsection": None,
+            "answer_quote": "attention", "lang": "en", "split": split}
+
+
+def test_course_notes_qa_dev_and_test_partition_all_questions():
+    everything = data.load_course_notes_qa()
+    dev, test = data.load_course_notes_qa(split="dev"), data.load_course_notes_qa(split="test")
+    ids = [q["id"] for q in everything]
+    dev_ids, test_ids = {q["id"] for q in dev}, {q["id"] for q in test}
+    assert len(everything) >= 64 and len(ids) == len(set(ids))
+    assert dev_ids.isdisjoint(test_ids) and dev_ids | test_ids == set(ids)
+    assert len(dev) + len(test) == len(everything)
+    assert len(dev) == len(everything) // 2  # first half dev; test gets the extra one when the count is odd
+    assert all(q["split"] == "dev" for q in dev) and all(q["split"] == "test" for q in test)
+    assert sum(q["lang"] == "hu" for q in everything) >= 8
+
+
+def test_course_notes_qa_split_filter_on_a_small_file(tmp_path):
+    _write_jsonl(tmp_path / "qa.jsonl", [_qa_row(1, "dev"), _qa_row(2, "test"), _qa_row(3, "test")])
+    assert [q["id"] for q in data.load_course_notes_qa(tmp_path / "qa.jsonl", split="dev")] == ["q1"]
+    assert [q["id"] for q in data.load_course_notes_qa(tmp_path / "qa.jsonl", split="test")] == ["q2", "q3"]
+    assert [q["id"] for q in data.load_course_notes_qa(tmp_path / "qa.jsonl")] == ["q1", "q2", "q3"]
+
+
+def test_course_notes_qa_unknown_split_argument():
+    with pytest.raises(ValueError, match=r"unknown split 'validation'; use one of dev, test"):
+        data.load_course_notes_qa(split="validation")
+
+
+def test_course_notes_qa_bad_split_value_names_file_line_and_field(tmp_path):
+    _write_jsonl(tmp_path / "qa.jsonl", [_qa_row(1, "dev"), _qa_row(2, "train")])
+    with pytest.raises(data.DataFormatError,
+                       match=r"qa\.jsonl, line 2: field 'split' is 'train'; use one of dev, test"):
+        data.load_course_notes_qa(tmp_path / "qa.jsonl")
+    row = _qa_row(1, "dev")
+    del row["split"]
+    _write_jsonl(tmp_path / "nosplit.jsonl", [row])
+    with pytest.raises(data.DataFormatError, match=r"nosplit\.jsonl, line 1: missing or empty field 'split'"):
+        data.load_course_notes_qa(tmp_path / "nosplit.jsonl")
+
+
+def _notes_blocks():
+    """{(section, subsection or None): text from that heading line up to the next heading} of the course notes."""
+    blocks, key, section = {}, None, None
+    for line in NOTES_MD.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^(#{1,3}) +(.*?)\s*$", line)
+        if heading:
+            level, title = len(heading.group(1)), heading.group(2)
+            if level == 1:
+                key = None
+            elif level == 2:
+                section, key = title, (title, None)
+            else:
+                key = (section, title)
+            if key is not None:
+                blocks[key] = ""
+        if key is not None:
+            blocks[key] += line + "\n"
+    return blocks
+
+
+def _qa_lines():
+    return [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_course_notes_qa_quotes_are_verbatim_in_their_subsection():
+    blocks = _notes_blocks()
+    for q in _qa_lines():
+        key = (q["section"], q["subsection"])
+        assert (q["section"], None) in blocks, f"{q['id']}: section {q['section']!r} is not a heading of the notes"
+        assert key in blocks, f"{q['id']}: subsection {q['subsection']!r} is not a heading under {q['section']!r}"
+        assert q["answer_quote"] in blocks[key], f"{q['id']}: {q['answer_quote']!r} not found under {key}"
+        assert 4 <= len(q["answer_quote"].split()) <= 15, f"{q['id']}: the quote should be 4 to 15 words"
+
+
+def test_course_notes_qa_stored_split_is_the_seeded_one():
+    # The rule of scripts/split_course_notes_qa.py: ids sorted (numerically), shuffled with Random(2026), first
+    # half dev, the rest test; the file ordered by id. A mismatch means the script was not re-run after an edit.
+    rows = _qa_lines()
+    order = sorted((q["id"] for q in rows), key=lambda i: (i.rstrip("0123456789"), int(re.search(r"\d+$", i)[0])))
+    assert [q["id"] for q in rows] == order, "the file must be ordered by id"
+    random.Random(2026).shuffle(order)
+    expected = {qid: "dev" if n < len(order) // 2 else "test" for n, qid in enumerate(order)}
+    assert {q["id"]: q["split"] for q in rows} == expected
+
+
+# --- questions the course notes do not answer (data/eval/course_notes_uncovered.jsonl) ---
+
+UNCOVERED_FILE = data_dir() / "eval" / "course_notes_uncovered.jsonl"
+
+
+def _uncovered_row(i, split, kind="near"):
+    return {"id": f"u{i}", "question": f"uncovered question {i}?", "kind": kind,
+            "why_uncovered": "the notes do not say", "lang": "en", "split": split}
+
+
+def _uncovered_lines():
+    return [json.loads(line) for line in UNCOVERED_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_course_notes_uncovered_counts_kinds_and_languages():
+    everything = data.load_course_notes_uncovered()
+    near, far = data.load_course_notes_uncovered(kind="near"), data.load_course_notes_uncovered(kind="far")
+    ids = [q["id"] for q in everything]
+    assert len(everything) >= 40 and len(ids) == len(set(ids))
+    assert len(near) >= 22 and len(far) >= 12 and len(near) + len(far) == len(everything)
+    assert all(q["kind"] == "near" for q in near) and all(q["kind"] == "far" for q in far)
+    assert {q["lang"] for q in everything} == {"en", "hu"}
+    assert sum(q["lang"] == "hu" for q in everything) >= 8
+    assert any(q["lang"] == "hu" for q in near) and any(q["lang"] == "hu" for q in far)
+    assert all(q["why_uncovered"].strip() for q in everything)
+
+
+def test_course_notes_uncovered_dev_and_test_partition_all_questions():
+    everything = data.load_course_notes_uncovered()
+    dev, test = data.load_course_notes_uncovered(split="dev"), data.load_course_notes_uncovered(split="test")
+    ids = {q["id"] for q in everything}
+    dev_ids, test_ids = {q["id"] for q in dev}, {q["id"] for q in test}
+    assert dev_ids.isdisjoint(test_ids) and dev_ids | test_ids == ids
+    assert len(dev) + len(test) == len(everything)
+    assert all(q["split"] == "dev" for q in dev) and all(q["split"] == "test" for q in test)
+
+
+def test_course_notes_uncovered_each_kind_is_split_in_halves():
+    for kind in data.COURSE_NOTES_UNCOVERED_KINDS:
+        of_kind = data.load_course_notes_uncovered(kind=kind)
+        dev = data.load_course_notes_uncovered(split="dev", kind=kind)
+        test = data.load_course_notes_uncovered(split="test", kind=kind)
+        assert len(dev) + len(test) == len(of_kind) and abs(len(dev) - len(test)) <= 1, kind
+        assert len(dev) == len(of_kind) // 2, kind  # first half dev; test gets the extra one when odd
+        assert all(q["kind"] == kind for q in dev + test)
+
+
+def test_course_notes_uncovered_split_and_kind_filters_on_a_small_file(tmp_path):
+    rows = [_uncovered_row(1, "dev"), _uncovered_row(2, "test"), _uncovered_row(3, "dev", kind="far"),
+            _uncovered_row(4, "test", kind="far")]
+    _write_jsonl(tmp_path / "un.jsonl", rows)
+    load = data.load_course_notes_uncovered
+    assert [q["id"] for q in load(tmp_path / "un.jsonl")] == ["u1", "u2", "u3", "u4"]
+    assert [q["id"] for q in load(tmp_path / "un.jsonl", split="dev")] == ["u1", "u3"]
+    assert [q["id"] for q in load(tmp_path / "un.jsonl", kind="far")] == ["u3", "u4"]
+    assert [q["id"] for q in load(tmp_path / "un.jsonl", split="test", kind="near")] == ["u2"]
+
+
+def test_course_notes_uncovered_unknown_split_or_kind_argument():
+    with pytest.raises(ValueError, match=r"unknown split 'validation'; use one of dev, test"):
+        data.load_course_notes_uncovered(split="validation")
+    with pytest.raises(ValueError, match=r"unknown kind 'close'; use one of near, far"):
+        data.load_course_notes_uncovered(kind="close")
+
+
+def test_course_notes_uncovered_bad_kind_value_names_file_line_and_field(tmp_path):
+    _write_jsonl(tmp_path / "un.jsonl", [_uncovered_row(1, "dev"), _uncovered_row(2, "test", kind="close")])
+    with pytest.raises(data.DataFormatError,
+                       match=r"un\.jsonl, line 2: field 'kind' is 'close'; use one of near, far"):
+        data.load_course_notes_uncovered(tmp_path / "un.jsonl")
+    _write_jsonl(tmp_path / "badsplit.jsonl", [_uncovered_row(1, "train")])
+    with pytest.raises(data.DataFormatError,
+                       match=r"badsplit\.jsonl, line 1: field 'split' is 'train'; use one of dev, test"):
+        data.load_course_notes_uncovered(tmp_path / "badsplit.jsonl")
+    row = _uncovered_row(1, "dev")
+    del row["why_uncovered"]
+    _write_jsonl(tmp_path / "nowhy.jsonl", [row])
+    with pytest.raises(data.DataFormatError, match=r"nowhy\.jsonl, line 1: missing or empty field 'why_uncovered'"):
+        data.load_course_notes_uncovered(tmp_path / "nowhy.jsonl")
+
+
+def test_no_uncovered_question_is_a_covered_question():
+    covered = {q["question"].strip().casefold() for q in data.load_course_notes_qa()}
+    uncovered = [q["question"].strip().casefold() for q in data.load_course_notes_uncovered()]
+    assert covered.isdisjoint(uncovered)
+    assert len(uncovered) == len(set(uncovered)), "an uncovered question is listed twice"
+
+
+def test_course_notes_uncovered_stored_split_is_the_seeded_one():
+    # The rule of scripts/split_course_notes_uncovered.py: for each kind separately, its ids sorted (numerically),
+    # shuffled with a fresh Random(2026), first half dev, the rest test; the file ordered by id. A mismatch means
+    # the script was not re-run after an edit.
+    rows = _uncovered_lines()
+
+    def id_key(qid):
+        return qid.rstrip("0123456789"), int(re.search(r"\d+$", qid)[0])
+
+    assert [q["id"] for q in rows] == sorted((q["id"] for q in rows), key=id_key), "the file must be ordered by id"
+    expected = {}
+    for kind in data.COURSE_NOTES_UNCOVERED_KINDS:
+        order = sorted((q["id"] for q in rows if q["kind"] == kind), key=id_key)
+        random.Random(2026).shuffle(order)
+        expected.update({qid: "dev" if n < len(order) // 2 else "test" for n, qid in enumerate(order)})
+    assert {q["id"]: q["split"] for q in rows} == expected

@@ -209,3 +209,22 @@ def test_collect_and_report_on_this_machine():
     for field in ("torch", "NVIDIA driver", "GPU", "CUDA op", "CPU threads", "bf16"):
         assert field in report
     assert info["cpu_threads"] >= 1 and "nvidia_smi_error" in info
+
+
+def test_example_environments_each_get_their_diagnosis_and_fix():
+    examples = doctor.example_environments()
+    levels = {label: _levels(doctor.diagnose(info)) for label, info in examples.items()}
+    mismatch, cpu_wheel, no_driver, healthy = (doctor.diagnose(info) for info in examples.values())
+    assert levels == {"CUDA 12.8 wheel, driver 470 (CUDA 11 era)": ["error"], "CPU-only wheel on a GPU machine":
+                      ["warning"], "no NVIDIA driver": ["info"], "healthy": ["ok"]}
+    assert "Driver/build mismatch" in mismatch[0].message and "whl/cu118" in mismatch[0].fix
+    assert "CPU-only build" in cpu_wheel[0].message and "whl/cu130" in cpu_wheel[0].fix
+    assert "no NVIDIA driver" in no_driver[0].message and "RTX 4070" in healthy[0].message
+
+
+def test_report_says_when_cpu_bf16_is_emulated():
+    info = _info(torch_cuda_build=None, cuda_available=False, nvidia_smi_found=False, gpus=[], driver_version=None,
+                 cuda_op_ok=None, bf16_native_cpu=False)
+    assert "emulated on this CPU" in doctor.format_report(info, doctor.diagnose(info))
+    assert "native on this CPU" in doctor.format_report({**info, "bf16_native_cpu": True}, [])
+    assert "bf16             supported" in doctor.format_report({**info, "bf16_native_cpu": None}, [])

@@ -41,3 +41,12 @@ def test_cuda_benchmark_synchronises():
         y = torch.empty(256 * 2**20 // 4, device="cuda")
     assert mem.peak_mb >= 256
     del y
+
+
+def test_cpu_flags_decide_native_bf16(monkeypatch):
+    monkeypatch.setattr(timing, "cpu_flags", lambda: {"avx2", "fma"})
+    assert timing.cpu_has_native_bf16() is False
+    monkeypatch.setattr(timing, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert timing.cpu_has_native_bf16() is True
+    monkeypatch.setattr(timing, "cpu_flags", lambda: None)  # not Linux: unknown, not guessed
+    assert timing.cpu_has_native_bf16() is None
