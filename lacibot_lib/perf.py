@@ -1,5 +1,6 @@
-"""The Week 3 timing suite: matmul throughput, prefill, decode and training steps per device and dtype, and
-the comparison with the committed GPU reference (``labs/reference/gpu_reference.json``).
+"""Week 3's shared timing pieces: one training step (full or LoRA) timed through the ``Trainer``, and the
+comparison of this machine's measurements with the committed GPU reference (``labs/reference/gpu_reference.json``,
+written by ``benchmarks/gpu_reference.py``). The matmul, prefill and decode timings are written out in the notebook.
 
 Built on the primitives in :mod:`lacibot_lib.timing` (synchronise, repeat-and-median, peak memory, step timer).
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 from . import models
 from .finetune import FinetuneConfig, FinetuneInputError, StepTimerCallback, add_lora, make_collator, tokenize_causal
 from .settings import repo_root
-from .timing import PeakMemory, benchmark
+from .timing import PeakMemory
 
 GPU_REFERENCE = repo_root() / "labs" / "reference" / "gpu_reference.json"
 
@@ -21,96 +22,6 @@ def load_gpu_reference(path: str | Path = GPU_REFERENCE) -> dict | None:
     """The committed GPU reference run, or ``None`` when there is none."""
     path = Path(path)
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def devices_present() -> list[str]:
-    """The devices this machine can time: always ``cpu``, plus ``cuda`` / ``mps`` when they really work."""
-    import torch
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
-
-
-def matmul_gflops(size: int, device: str = "cpu", dtype: str = "float32", repeats: int = 5, warmup: int = 2) -> dict:
-    """Throughput of one ``size × size`` matrix multiplication (2·n³ floating-point operations)."""
-    import torch
-
-    torch_dtype = getattr(torch, dtype)
-    a = torch.randn(size, size, device=device, dtype=torch_dtype)
-    b = torch.randn(size, size, device=device, dtype=torch_dtype)
-    result = benchmark(lambda: a @ b, device=device, repeats=repeats, warmup=warmup)
-    return {"size": size, "device": device, "dtype": dtype, "median_s": result.median_s,
-            "stdev_s": result.stdev_s, "gflops": 2 * size**3 / result.median_s / 1e9}
-
-
-def forward_timing(model, tokenizer, device: str, seq_len: int = 256, batch_size: int = 1, repeats: int = 3) -> dict:
-    """Median time of one forward pass over ``batch_size × seq_len`` tokens (the prompt-processing cost)."""
-    import torch
-
-    ids = torch.randint(100, min(tokenizer.vocab_size, 30000), (batch_size, seq_len), device=device)
-    with torch.no_grad():
-        result = benchmark(lambda: model(input_ids=ids), device=device, repeats=repeats, warmup=1)
-    return {"seq_len": seq_len, "batch_size": batch_size, "median_s": result.median_s,
-            "tokens_per_s": batch_size * seq_len / result.median_s}
-
-
-def generation_speed(model, tokenizer, prompt: str, new_tokens: int = 32, repeats: int = 2) -> dict:
-    """Greedy generation speed in new tokens per second (end-of-text suppressed so every run makes ``new_tokens``)."""
-    import torch
-
-    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
-    kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                  pad_token_id=tokenizer.pad_token_id)
-    with torch.no_grad():
-        result = benchmark(lambda: model.generate(**enc, **kwargs), device=str(model.device), repeats=repeats, warmup=1)
-    return {"new_tokens": new_tokens, "median_s": result.median_s, "tokens_per_s": new_tokens / result.median_s}
-
-
-def run_timing_suite(model_name: str | None = None, devices: list[str] | None = None,
-                     dtypes: tuple[str, ...] = ("float32", "bfloat16"), sizes: tuple[int, ...] = (256, 512, 1024, 2048),
-                     seq_len: int = 256, new_tokens: int = 32, train_steps: int = 2, train_rows=None,
-                     progress: bool = True) -> dict:
-    """The Week 3 timing experiment as one JSON-able dict: matmul GFLOP/s, model forward, generation tokens/s and
-    a training step (full vs LoRA) for each device and dtype. ``benchmarks/gpu_reference.py`` runs the same suite
-    on a GPU machine so its results can be committed and compared with a CPU-only run."""
-    import datetime
-    import platform
-
-    import torch
-
-    devices = devices or devices_present()
-    report = {"date": datetime.date.today().isoformat(), "torch": torch.__version__,
-              "cuda_build": torch.version.cuda, "platform": platform.platform(), "cpu_threads": torch.get_num_threads(),
-              "device_names": {}, "matmul": [], "forward": [], "generation": [], "training": []}
-    for device in devices:
-        report["device_names"][device] = (torch.cuda.get_device_name(0) if device == "cuda"
-                                          else platform.processor() or platform.machine())
-        for dtype in dtypes:
-            for size in sizes:
-                if progress:
-                    print(f"matmul {device} {dtype} {size}", flush=True)
-                report["matmul"].append(matmul_gflops(size, device, dtype))
-            model, tokenizer = models.load_model(model_name, device=device, dtype=getattr(torch, dtype))
-            if progress:
-                print(f"forward/generate {device} {dtype}", flush=True)
-            report["forward"].append({"device": device, "dtype": dtype,
-                                      **forward_timing(model, tokenizer, device, seq_len=seq_len)})
-            report["generation"].append({"device": device, "dtype": dtype, **generation_speed(
-                model, tokenizer, "Summarize: #Person1#: The train is late again.", new_tokens=new_tokens)})
-            del model
-        if train_rows is not None:
-            for method in ("full", "lora"):
-                if progress:
-                    print(f"training step {device} {method}", flush=True)
-                model, tokenizer = models.load_model(model_name, device=device)
-                report["training"].append({"device": device, "dtype": "float32", **time_training_steps(
-                    model, tokenizer, train_rows, method, steps=train_steps, warmup=1, batch_size=4, max_length=256)})
-                del model
-    return report
 
 
 def measurements(report: dict) -> list[tuple[str, str, str, float]]:
