@@ -8,7 +8,8 @@ own layer or below; ``tests/test_layout.py`` checks that nothing imports in a ci
 * Week 3: ``perf`` (the timing suite), ``doctor`` (the environment diagnosis)
 * RAG: ``retrieval`` (``base``: the hits contract, ``embeddings``, ``documents``, ``vectorstore``, ``kb``,
   ``hybrid``, ``evaluation``)
-* the bots and apps: ``chat``, ``bot``, ``notes_bot``, ``laci``, ``app``
+* the bots and apps: ``batching`` (concurrent chats in shared ``generate`` calls), ``chat``, ``bot``,
+  ``notes_bot``, ``laci``, ``app``
 * running the labs: ``lab`` (the shared prologue), ``runner``, ``cli``
 
 Import them directly, e.g. ``from lacibot_lib import models`` or ``from lacibot_lib.retrieval import hybrid``.

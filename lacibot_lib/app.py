@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 from .bot import DocumentBot, render_answer
@@ -19,8 +20,12 @@ log = logging.getLogger(__name__)
 # Answers mostly wait on the network (a remote backend) or take milliseconds (extractive answers), so many run at
 # once: a user whose backend hangs must not hold the queue for everybody else.
 APP_CONCURRENCY = 16
-# Local generation is CPU-bound: more parallel runs only slow each other down.
-LOCAL_CONCURRENCY = 2
+# The local model batches the requests that reach it together (lacibot_lib.batching), so the queue lets up to one
+# full batch through at once instead of serving chats one by one.
+LOCAL_CONCURRENCY = 32
+# Streaming sends the whole growing answer to the browser on every update; with 20 chats at once, one update per
+# token costs the 2-core machine as much CPU as the model itself. Four updates a second still read as streaming.
+STREAM_EVERY_S = 0.25
 FAILED_EN = "⚠️ Something went wrong while answering ({error}). Please try again."
 
 
@@ -42,7 +47,7 @@ NOTES_TEXT = AppText(
     description="Ask about transformers, prompting, fine-tuning, PEFT, evaluation, RAG or CUDA. Answers come from "
                 "the course notes PDF and cite their pages.",
     placeholder="Ask a question about the course notes…", sources_label="Sources",
-    examples=["What does LoRA change in a transformer?", "How does ROUGE-L differ from ROUGE-1?",
+    examples=["How many parameters does LoRA add per adapted matrix?", "How does ROUGE-L differ from ROUGE-1?",
               "Why must GPU code be synchronised before timing it?", "What is maximal marginal relevance?"])
 
 
@@ -52,11 +57,14 @@ def build_chat_app(bot: DocumentBot, text: AppText, backend_note: str | None = N
     import gradio as gr
 
     def respond(message, history):
-        shown = ""
+        shown, sent_at = "", 0.0
         try:
             for answer in bot.stream(message, history):
                 shown = render_answer(answer, text.sources_label)
-                yield shown
+                if time.monotonic() - sent_at >= STREAM_EVERY_S:  # coalesce tokens: one update per interval
+                    sent_at = time.monotonic()
+                    yield shown
+            yield shown
         except Exception as err:  # a bug or a retrieval failure: one readable reply, the app stays up
             log.exception("answering %r failed", (message or "")[:200])
             failure = text.failed.format(error=err.__class__.__name__)

@@ -11,6 +11,7 @@ becomes a "⚠️ …" line. One answer shares one time budget (the backend's ``
 from __future__ import annotations
 
 import html
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
@@ -19,6 +20,7 @@ from langchain_core.documents import Document
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 MAX_MESSAGE_CHARS = 4000
+CITATION_MARK = re.compile(r"\[\d+(?:\s*,\s*\d+)*\](?!\.?[A-Za-z_(])")  # [n], not choices[0].text
 FOLLOW_UP_MAX_WORDS = 6  # with a history, a question this short is read as a follow-up of the previous one
 
 SYSTEM_EN = (
@@ -65,13 +67,15 @@ def citation(doc: Document) -> str:
     return name
 
 
-def format_context(docs: Sequence[Document]) -> str:
+def format_context(docs: Sequence[Document], sources: bool = True) -> str:
     """Numbered ``<document>`` blocks; the text is escaped so a document cannot close its own element or the
-    context and smuggle instructions outside it."""
+    context and smuggle instructions outside it. ``sources=False`` leaves out each block's source attribute (the
+    [n] number is what the answer cites; a small model's prompt is shorter without it)."""
     blocks = []
     for number, doc in enumerate(docs, start=1):
         body = html.escape(doc.page_content, quote=False)
-        blocks.append(f'<document n="{number}" source="{html.escape(citation(doc))}">\n{body}\n</document>')
+        source = f' source="{html.escape(citation(doc))}"' if sources else ""
+        blocks.append(f'<document n="{number}"{source}>\n{body}\n</document>')
     return "\n".join(blocks)
 
 
@@ -123,6 +127,7 @@ class DocumentBot:
     unsupported_reply: Callable[[str], str] = lambda question: DONT_KNOW_EN
     extract: Callable[[str, list], tuple[str, list[Document]]] | None = None
     screen: Callable[[str], str | None] | None = None  # a reply for a message that is no question (URL, markup)
+    context_sources: bool = True  # each <document> names its source (False: shorter prompts for small models)
 
     def deadline(self) -> float | None:
         """When an answer started now must be finished (``time.monotonic()``), or None without a budget."""
@@ -189,12 +194,13 @@ class DocumentBot:
             return Answer(self.unsupported_reply(question), supported=False, notice=notice, query=query), [], []
         if self.extract is not None:
             text, used = self.extract(question, hits)
-            sources = list(dict.fromkeys(citation(doc) for doc in used))
+            sources = [citation(doc) for doc in used]  # source n is document [n]
             return Answer(text, sources=sources, notice=notice, query=query), used, []
         docs = [doc for doc, _ in hits]
         messages = ANSWER_PROMPT.invoke({"system": self.system, "history": history_messages(history),
-                                         "context": format_context(docs), "question": question}).to_messages()
-        sources = list(dict.fromkeys(citation(doc) for doc in docs))
+                                         "context": format_context(docs, self.context_sources),
+                                         "question": question}).to_messages()
+        sources = [citation(doc) for doc in docs]  # source n is document [n]
         return Answer("", sources=sources, notice=notice, query=query), docs, messages
 
     def stream(self, message: str, history=None) -> Iterator[Answer]:
@@ -232,7 +238,11 @@ def render_answer(answer: Answer, sources_label: str = "Sources") -> str:
     if answer.notice:
         parts.append(f"_{answer.notice}_")
     if answer.sources:
-        parts.append(f"**{sources_label}:** " + "; ".join(answer.sources))
+        if CITATION_MARK.search(answer.text):  # the text cites [n]: list source n as [n]
+            listed = " · ".join(f"[{n}] {source}" for n, source in enumerate(answer.sources, start=1))
+        else:
+            listed = "; ".join(dict.fromkeys(answer.sources))
+        parts.append(f"**{sources_label}:** " + listed)
     return "\n\n".join(p for p in parts if p)
 
 

@@ -1,7 +1,8 @@
 """Chat backends — one way to get a LangChain chat model, whatever answers behind it.
 
-* ``local``  — a Hugging Face model on this machine (default: the packaged SmolLM2-135M-Instruct) through
-  ``langchain-huggingface`` (``HuggingFacePipeline`` + ``ChatHuggingFace``, streaming included);
+* ``local``  — a Hugging Face model on this machine (default: the packaged SmolLM2-135M-Instruct) as a LangChain
+  chat model whose concurrent calls share batched ``generate`` calls (``lacibot_lib.batching``), streaming each
+  answer;
 * ``openai`` — OpenAI (``gpt-3.5-turbo`` unless ``LACIBOT_OPENAI_MODEL`` says otherwise, needs
   ``OPENAI_API_KEY``) or any OpenAI-compatible server (vLLM, Ollama, ``transformers serve``) when
   ``OPENAI_BASE_URL`` is set, through ``langchain-openai``. ``LACIBOT_TIMEOUT_S`` is the time budget of one
@@ -25,6 +26,10 @@ from typing import Iterator
 from .settings import Settings, get_settings
 
 BACKENDS = ("local", "openai")
+# Decoding for the local model, chosen on the Week 4 dev questions: short answers (each token of 20 concurrent chats
+# costs a decode step) and transformers' no_repeat_ngram_size=3 over the whole sequence, which ended the loops of
+# greedy decoding (blocking repeats in the answer only left some; it also forbids quoting 3 tokens of the context).
+LOCAL_GENERATION = {"max_new_tokens": 48, "no_repeat_ngram_size": 3, "repeat_scope": "sequence"}
 
 
 class BackendError(RuntimeError):
@@ -133,26 +138,25 @@ def friendly_error(err: Exception, backend: Backend | None = None) -> str:
 
 
 @lru_cache(maxsize=4)
-def _local_pipeline(model_name: str, device: str, max_new_tokens: int):
-    from transformers import pipeline
-
+def _local_generator(model_name: str, device: str):
+    """One batching worker per model and device, shared by every chat model made from it."""
+    from .batching import BatchedGenerator
     from .models import load_model
 
     model, tokenizer = load_model(model_name, device=device)
-    generator = pipeline("text-generation", model=model, tokenizer=tokenizer, max_new_tokens=max_new_tokens,
-                         do_sample=False, return_full_text=False)
-    return generator, tokenizer
+    return BatchedGenerator(model, tokenizer)
 
 
-def local_chat_model(settings: Settings | None = None, max_new_tokens: int = 160):
-    """The local model as a LangChain chat model (loaded once per process, then shared)."""
-    from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
+def local_chat_model(settings: Settings | None = None, max_new_tokens: int = 160, no_repeat_ngram_size: int = 0,
+                     repetition_penalty: float = 1.0, repeat_scope: str = "answer"):
+    """The local model as a LangChain chat model (loaded once per process, then shared). Concurrent calls with the
+    same decoding settings are answered in one batched ``generate``."""
+    from .batching import BatchedChatModel
 
     settings = settings or get_settings()
-    generator, tokenizer = _local_pipeline(settings.model, settings.device, max_new_tokens)
-    llm = HuggingFacePipeline(pipeline=generator, model_id=settings.model,
-                              pipeline_kwargs={"max_new_tokens": max_new_tokens})
-    return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=settings.model)
+    return BatchedChatModel(generator=_local_generator(settings.model, settings.device), model_name=settings.model,
+                            max_new_tokens=max_new_tokens, no_repeat_ngram_size=no_repeat_ngram_size,
+                            repetition_penalty=repetition_penalty, repeat_scope=repeat_scope)
 
 
 def openai_chat_model(settings: Settings | None = None, temperature: float = 0.0):
@@ -179,7 +183,7 @@ def get_backend(name: str | None = None, settings: Settings | None = None) -> Ba
     settings = settings or get_settings()
     name = (name or settings.backend).lower()
     if name == "local":
-        return Backend("local", f"local · {settings.model}", local_chat_model(settings))
+        return Backend("local", f"local · {settings.model}", local_chat_model(settings, **LOCAL_GENERATION))
     if name == "openai":
         where = settings.openai_base_url or "api.openai.com"
         return Backend("openai", f"{settings.openai_model} @ {where}", openai_chat_model(settings),

@@ -149,10 +149,9 @@ def cmd_chat(args) -> int:
         raise ValueError(problem)
     warning = None
     if args.app == "notes":
-        from .chat import backend_or_local
-        from .notes_bot import build_notes_bot
+        from .notes_bot import build_notes_bot, choose_backend
 
-        backend, note = backend_or_local(args.backend)
+        backend, note = choose_backend(args.backend)
         bot, text = build_notes_bot(backend, search=args.search), app.NOTES_TEXT
     else:
         from .laci import build_laci_bot, knowledge_base_warning, laci_retriever
@@ -253,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("chat", help="launch a Gradio chatbot: --app notes (Week 4) or --app laci (Week 6)")
     p.add_argument("--app", choices=["notes", "laci"], default="notes")
-    p.add_argument("--backend", choices=["local", "openai"], default=None, help="default: LACIBOT_BACKEND or local")
+    p.add_argument("--backend", choices=["local", "openai"], default=None,
+                   help="default: LACIBOT_BACKEND or local (the notes app then quotes the notes; "
+                   "--backend local generates with the local model)")
     p.add_argument("--search", choices=["similarity", "mmr"], default="similarity", help="notes app retrieval")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)

@@ -155,3 +155,79 @@ def loop_rate(texts: Iterable[str], **kwargs) -> float:
     if not flags:
         raise ValueError("loop_rate: got no texts")
     return sum(flags) / len(flags)
+
+
+# --- citations -----------------------------------------------------------------------------------------------------
+# A marker is "[n]" not followed by a name or a call: choices[0].message and x[1](y) are code, not citations.
+CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\](?!\.?[A-Za-z_(])")
+# Claims are split where a sentence ends *and* a new one starts (a capital, a bracket or a quote follows), so
+# "e.g. the" or "0.75 words" stay in one claim with the marker that ends it.
+CLAIM_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(\"'])|\n+")
+LEADING_CITATIONS = re.compile(r"^(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
+# Function words carry no claim: a sentence is supported when its *content* words are in the cited text.
+STOP_WORDS = set("""a an the and or but if then than that this these those there their they them it its is are was
+were be been being to of in on at by for from with as into about over under so such not no can could may might
+must should would will do does did done has have had which who whom whose what when where why how also only just
+very more most much many some any each every other both all one your you we our he she his her i me my""".split())
+
+
+def key_fact_recall(answer: str, fact: str) -> float:
+    """Share of the content words of ``fact`` (e.g. a labelled answer quote) that the answer contains.
+
+    >>> key_fact_recall("B starts at zero, so B A = 0.", "B starts at zero")
+    1.0
+    """
+    wanted = set(content_words(fact))
+    return len(wanted & set(content_words(answer))) / len(wanted) if wanted else 1.0
+
+
+def content_words(text: str) -> list[str]:
+    """Lowercased words that carry content (not function words, not citation numbers), cut to their first six
+    letters so that "parameters" and "parameter" match."""
+    return [word[:6] for word in _words(CITATION.sub(" ", text)) if word not in STOP_WORDS and not word.isdigit()]
+
+
+def citation_check(answer: str, sources: list[str], min_support: float = 0.8) -> dict:
+    """Parse an answer's [n] markers and check each sentence against the sources it cites.
+
+    ``sources[n-1]`` is the text of source n (the numbered documents the model saw). For every sentence:
+    ``cited`` (the numbers it gives), ``valid`` (all of them exist), ``support`` (the share of its content words
+    found in the cited sources) and ``supported`` (valid, support ≥ ``min_support``, no number the cited sources
+    lack). A sentence without a marker is uncited and counts as unsupported. The answer ``cited`` when some marker
+    is valid, ``supported`` when it has sentences and every one is supported.
+
+    >>> check = citation_check("LoRA trains low-rank matrices [1]. It is free [3].",
+    ...                        ["LoRA trains two low-rank matrices."])
+    >>> [(s["cited"], s["valid"], round(s["support"], 2)) for s in check["sentences"]], check["supported"]
+    ([([1], True, 1.0), ([3], False, 0.0)], False)
+    >>> citation_check("LoRA trains low-rank matrices. [1]", ["LoRA trains two low-rank matrices."])["supported"]
+    True
+    >>> citation_check("Read choices[0].text [1].", ["Read choices[0].text for the answer."])["supported"]
+    True
+    >>> [s["cited"] for s in citation_check("LoRA trains matrices[1][2].", ["LoRA", "matrices"])["sentences"]]
+    [[1, 2]]
+    """
+    pieces: list[str] = []
+    for part in (part.strip() for part in CLAIM_BREAK.split(answer)):
+        lead = LEADING_CITATIONS.match(part)
+        if lead and pieces:  # "… gradients. [1] Next sentence": the marker belongs to the sentence before it
+            pieces[-1] += " " + lead.group().strip()
+            part = part[lead.end():].strip()
+        pieces.append(part)
+    sentences = []
+    for text in pieces:
+        if not content_words(text):
+            continue  # a bare marker or punctuation left over from the split
+        cited = [int(n) for group in CITATION.findall(text) for n in re.split(r"\s*,\s*", group)]
+        valid = bool(cited) and all(1 <= n <= len(sources) for n in cited)
+        cited_text = " ".join(sources[n - 1] for n in cited if 1 <= n <= len(sources))
+        words = content_words(text)
+        source_words = set(content_words(cited_text))
+        support = sum(word in source_words for word in words) / len(words) if cited_text else 0.0
+        numbers_ok = not unsupported_facts(CITATION.sub(" ", text), cited_text)["numbers"]
+        sentences.append({"text": text, "cited": cited, "valid": valid, "support": support,
+                          "supported": valid and support >= min_support and numbers_ok})
+    return {"sentences": sentences,
+            "cited": any(s["valid"] for s in sentences),
+            "invalid_markers": sum(bool(s["cited"]) and not s["valid"] for s in sentences),
+            "supported": bool(sentences) and all(s["supported"] for s in sentences)}

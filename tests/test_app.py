@@ -22,8 +22,8 @@ def notes_url():
 
 def test_answer_with_sources(notes_url):
     _, client = notes_url
-    reply = client.predict("What does LoRA change in a transformer?", api_name="/respond")
-    assert reply.startswith("LoRA trains two small matrices") and "**Sources:** course_notes.pdf, p. " in reply
+    reply = client.predict("How many parameters does LoRA add per adapted matrix?", api_name="/respond")
+    assert reply.startswith("LoRA trains two small matrices") and "**Sources:** [1] course_notes.pdf, p. " in reply
 
 
 def test_empty_message(notes_url):

@@ -43,3 +43,21 @@ def test_readme_prose_states_no_measurement_outside_the_block():
     prose = prose.replace("95 %", "")  # a confidence level, not a measurement
     found = MEASUREMENT.findall(prose)
     assert not found, f"README prose states measurements that no test reads back: {found[:10]}"
+
+
+def test_week4_committed_run_meets_its_targets_and_matches_the_library():
+    """The committed Week 4 run: no looping answer on test with the setting chosen on dev, the threshold the
+    library uses is the one chosen there, the offline default follows the measured verdict, the hand-graded set is
+    big enough to count, and 20 concurrent chats were all answered."""
+    from lacibot_lib import notes_bot
+    from lacibot_lib.results import read_recorded
+
+    m = read_recorded(runner.labs_dir() / "week4_gradio.ipynb")
+    assert m["loop_test"]["rate"] == 0 and m["loop_test"]["n"] >= 30
+    assert m["library_matches_choice"] is True  # the library's local decoding is the setting chosen on dev
+    assert m["threshold"]["chosen_on"] == "dev" and m["threshold"]["evidence"] == "best sentence"
+    assert round(m["threshold"]["value"], 4) == notes_bot.NOTES_THRESHOLD
+    assert m["offline_default_extractive"] is True  # and so `lacibot chat --app notes` quotes offline
+    assert m["hand_graded"]["n"] >= 10
+    load = m["app_load"]["local"]
+    assert load["answered"] == load["chats"] == 20

