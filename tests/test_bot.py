@@ -106,3 +106,11 @@ def test_a_screened_message_gets_its_reply_without_retrieval():
     b = bot.DocumentBot(retrieve, None, screen=lambda text: "Not a question." if text.startswith("http") else None)
     answer = b.ask("http://example.com")
     assert answer.text == "Not a question." and not answer.supported and not answer.sources
+
+
+def test_sources_are_numbered_when_the_answer_cites_them_and_code_indices_are_not_citations():
+    sources = ["a.pdf, p. 1", "a.pdf, p. 1"]
+    cited = bot.render_answer(bot.Answer("Hi [2].", sources=sources))
+    assert cited.endswith("**Sources:** [1] a.pdf, p. 1 · [2] a.pdf, p. 1")  # numbering kept, duplicates too
+    code = bot.render_answer(bot.Answer("Read choices[0].message.", sources=sources))
+    assert code.endswith("**Sources:** a.pdf, p. 1")  # no [n] marker: one line per distinct source

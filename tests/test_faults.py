@@ -226,5 +226,5 @@ def test_app_still_answers_a_healthy_server_after_the_faults(served, urls):
     shared_bot.backend = backend_for(urls["healthy"])
     session = chat_session(url)
     assert session.predict("How long is the internship?", api_name="/respond") == \
-        f"{HEALTHY_TEXT}\n\n**Sources:** rules.txt"
+        f"{HEALTHY_TEXT}\n\n**Sources:** [1] rules.txt"  # the answer cites [1]: source 1 is listed as [1]
     assert session.predict("And for MSc?", api_name="/respond").startswith(HEALTHY_TEXT)
