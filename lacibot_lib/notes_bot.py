@@ -54,10 +54,11 @@ def notes_chunks(pdf: str | Path = NOTES_PDF, chunk_size: int = CHUNK_SIZE, chun
 
 
 def notes_store(settings: Settings | None = None, pdf: str | Path = NOTES_PDF, chunk_size: int = CHUNK_SIZE,
-                chunk_overlap: int = CHUNK_OVERLAP, progress: bool = False):
-    """The persistent Chroma store of the notes: ``(store, rebuilt)``."""
+                chunk_overlap: int = CHUNK_OVERLAP, progress: bool = False, chunks: list[Document] | None = None):
+    """The persistent Chroma store of the notes: ``(store, rebuilt)``. ``chunks``: already split ones (else the
+    PDF is read and split here)."""
     settings = settings or get_settings()
-    chunks = notes_chunks(pdf, chunk_size, chunk_overlap)
+    chunks = chunks if chunks is not None else notes_chunks(pdf, chunk_size, chunk_overlap)
     return chroma_store(chunks, get_embeddings(settings=settings), settings.cache_dir / "vectorstores" /
                         "course_notes_pdf", collection="course_notes_pdf", progress=progress)
 
@@ -182,8 +183,9 @@ def build_notes_bot(backend=None, settings: Settings | None = None, search: str 
     ``lacibot_lib.chat``). The local model sees the best sentences and the short prompt; other backends see the
     whole chunks and the full guarded prompt, and rewrite follow-ups themselves."""
     settings = settings or get_settings()
-    store, _ = notes_store(settings)
-    ranker = SentenceRanker(get_embeddings(settings=settings), notes_chunks())
+    chunks = notes_chunks()  # read and split once: the store and the sentence ranker index the same chunks
+    store, _ = notes_store(settings, chunks=chunks)
+    ranker = SentenceRanker(get_embeddings(settings=settings), chunks)
     retrieve = notes_retrieve(store, ranker, search)
     if backend is None:
         return DocumentBot(retrieve=retrieve, backend=None, k=k, covers=covered(threshold),
