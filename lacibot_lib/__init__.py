@@ -7,7 +7,7 @@ own layer or below; ``tests/test_layout.py`` checks that nothing imports in a ci
 * Weeks 1–2 building blocks: ``prompts``, ``generation``, ``metrics``, ``summarize``, ``internals``, ``finetune``
 * Week 3: ``perf`` (the timing suite), ``doctor`` (the environment diagnosis)
 * RAG: ``retrieval`` (``base``: the hits contract, ``embeddings``, ``documents``, ``vectorstore``, ``kb``,
-  ``hybrid``, ``evaluation``)
+  ``hybrid``, ``evaluation``, ``translate``: the English–Hungarian dictionary layer)
 * the bots and apps: ``batching`` (concurrent chats in shared ``generate`` calls), ``chat``, ``bot``,
   ``notes_bot``, ``laci``, ``app``
 * running the labs: ``lab`` (the shared prologue), ``runner``, ``cli``

@@ -111,8 +111,9 @@ class DocumentBot:
     ``best_score``, or else the top score, is at least ``threshold``); uncovered questions get
     ``unsupported_reply(question)`` and no sources, and a message ``screen(message)`` has a reply for (not a
     question at all) gets that reply without retrieval. Answers come from ``backend`` (a
-    ``lacibot_lib.chat.Backend``; its ``budget_s`` bounds the whole answer) or, when ``extract(question, hits)``
-    is given, are taken from the documents themselves (offline, extractive).
+    ``lacibot_lib.chat.Backend``; its ``budget_s`` bounds the whole answer) or, when
+    ``extract(question, hits, query)`` is given (``query``: the standalone retrieval query of a follow-up), are
+    taken from the documents themselves (offline, extractive).
     """
 
     retrieve: Callable[[str, int], list[tuple[Document, float]]]  # returns Hits
@@ -193,7 +194,7 @@ class DocumentBot:
         if not self.is_covered(hits):
             return Answer(self.unsupported_reply(question), supported=False, notice=notice, query=query), [], []
         if self.extract is not None:
-            text, used = self.extract(question, hits)
+            text, used = self.extract(question, hits, query)
             sources = [citation(doc) for doc in used]  # source n is document [n]
             return Answer(text, sources=sources, notice=notice, query=query), used, []
         docs = [doc for doc, _ in hits]

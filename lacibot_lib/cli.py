@@ -11,12 +11,17 @@ import sys
 
 def cmd_setup(args) -> int:
     from .models import PACKAGED_MODELS, prepare_packaged_model
+    from .retrieval.translate import install_dictionary, is_installed
     from .settings import get_settings
 
     settings = get_settings()
     for alias in PACKAGED_MODELS:
         path = prepare_packaged_model(alias, settings)
         print(f"model {alias}: ready at {path}")
+    there = is_installed()
+    path, reason = install_dictionary()
+    print(f"dictionary eng-hun: {'already there' if there else 'installed'} at {path}" if path
+          else f"dictionary eng-hun: skipped: {reason}")
     return 0
 
 

@@ -406,6 +406,32 @@ def load_course_notes_uncovered(path: str | Path | None = None, split: str | Non
                                        and (kind is None or row["kind"] == kind)))
 
 
+LACI_EVAL_ON_TOPIC = ("hu", "en", "typo", "no_accents", "follow_up", "programme", "level", "ambiguous")
+LACI_EVAL_OFF_TOPIC = ("off_topic_near", "off_topic_far")
+LACI_EVAL_FIELDS = ("id", "question", "lang", "kind", "split")
+
+
+def load_laci_eval(path: str | Path | None = None, split: str | None = None, kind: str | None = None) -> list[dict]:
+    """The labelled Laci-bot (Week 6) questions, in file order: on-topic ones with the knowledge-base rows that
+    answer them (``expected``) and the ``key_facts`` an answer must contain, and off-topic ones (near: other
+    university matters; far: everyday) with neither. Each carries a stored ``split`` ("dev" to choose settings
+    on, "test" to report once), assigned seeded per kind by ``scripts/split_laci_eval.py``; ``history`` holds a
+    follow-up's earlier ``{"role", "content"}`` turns. A line without one of :data:`LACI_EVAL_FIELDS`, or with
+    another split or kind value, raises :class:`DataFormatError` naming the file, the line and the field."""
+    kinds = LACI_EVAL_ON_TOPIC + LACI_EVAL_OFF_TOPIC
+    _check_choice("split", split, COURSE_NOTES_QA_SPLITS)
+    _check_choice("kind", kind, kinds)
+    rows = _read_labelled(Path(path or data_dir() / "eval" / "laci_eval.jsonl"), LACI_EVAL_FIELDS,
+                          {"kind": (kinds, ""), "lang": (("hu", "en"), ""),
+                           "split": (COURSE_NOTES_QA_SPLITS, " (scripts/split_laci_eval.py assigns them)")},
+                          lambda row: split in (None, row["split"]) and kind in (None, row["kind"]))
+    for row in rows:
+        row.setdefault("history", [])
+        row.setdefault("expected", [])
+        row.setdefault("key_facts", [])
+    return rows
+
+
 def shortest_dialogues(split, n: int):
     """The ``n`` shortest dialogues of a split (smoke runs use them so a training step takes seconds)."""
     order = sorted(range(len(split)), key=lambda i: len(split[i]["dialogue"]))

@@ -126,7 +126,7 @@ def renumber(picked: list[tuple[int, str, float]],
 
 def make_extract(ranker: SentenceRanker, n_sentences: int = N_SENTENCES):
     """``extract(question, hits) -> (text, cited documents)``: the best sentences, each followed by its [n]."""
-    def extract(question: str, hits) -> tuple[str, list[Document]]:
+    def extract(question: str, hits, query: str | None = None) -> tuple[str, list[Document]]:
         docs = [doc for doc, _ in hits]
         numbered, cited = renumber(ranker.best(question, docs, n_sentences), docs)
         if not numbered:

@@ -83,7 +83,7 @@ def test_an_unexpected_failure_is_a_readable_reply_and_the_app_stays_up():
             raise OSError("index file vanished")
         return [(Document("Fine.", metadata={"source": "a.txt"}), 0.9)]
 
-    demo = app.build_chat_app(DocumentBot(retrieve, None, extract=lambda q, hits: ("Fine.", [hits[0][0]])),
+    demo = app.build_chat_app(DocumentBot(retrieve, None, extract=lambda q, hits, query: ("Fine.", [hits[0][0]])),
                               app.NOTES_TEXT)
     try:
         url = app.launch(demo, block=False)

@@ -61,3 +61,28 @@ def test_week4_committed_run_meets_its_targets_and_matches_the_library():
     assert m["hand_graded"]["n"] >= 10
     load = m["app_load"]["local"]
     assert load["answered"] == load["chats"] == 20
+
+
+def test_week6_committed_run_chose_on_dev_and_the_library_follows():
+    """The committed Week 6 run: the eval set is the size the issue asks for, every setting the library uses
+    (indexed text, views, fusion constant, the easter-egg rule, the FAQ window) is the one chosen on dev, and the
+    reported figures are on test, strict retrieval far above a random ranking."""
+    from lacibot_lib import laci
+    from lacibot_lib.results import read_recorded
+    from lacibot_lib.retrieval import hybrid
+
+    m = read_recorded(runner.labs_dir() / "week6_rag_translation.ipynb")
+    counts = m["eval_counts"]
+    assert counts["on_topic"] >= 150 and counts["off_topic"] >= 40
+    assert counts["off_topic_near"] >= counts["off_topic"] / 2
+    choice = m["dev_choice"]
+    assert (tuple(choice["repeat"]), tuple(choice["views"]), choice["views_as"], choice["rrf_k"]) == \
+        (hybrid.INDEX["repeat"], hybrid.INDEX["views"], hybrid.INDEX["views_as"], hybrid.INDEX["rrf_k"])
+    assert choice["programme_aware"] is True and m["library_matches_choice"] is True
+    rule = m["on_topic_rule"]
+    assert rule["chosen_on"] == "dev"
+    assert {"evidence": rule["evidence"], "threshold": rule["threshold"]} == laci.ON_TOPIC
+    assert m["faq_window"]["chosen"] == laci.FAQ_WINDOW
+    headline = m["strict_test_headline"]
+    assert headline["hit@3"]["n"] >= 90 and headline["hit@3"]["low"] > headline["hit@3"]["random"] + 0.5
+    assert m["easter_egg_replies"]["questions"] >= 40 and m["easter_egg_replies"]["distinct_replies"] <= 2

@@ -1,6 +1,7 @@
 import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -278,3 +279,76 @@ def test_course_notes_uncovered_stored_split_is_the_seeded_one():
         random.Random(2026).shuffle(order)
         expected.update({qid: "dev" if n < len(order) // 2 else "test" for n, qid in enumerate(order)})
     assert {q["id"]: q["split"] for q in rows} == expected
+
+
+# --- the Laci-bot eval set (data/eval/laci_eval.jsonl) ---
+
+def test_laci_eval_size_kinds_and_split():
+    questions = data.load_laci_eval()
+    on = [q for q in questions if q["kind"] in data.LACI_EVAL_ON_TOPIC]
+    off = [q for q in questions if q["kind"] in data.LACI_EVAL_OFF_TOPIC]
+    near = [q for q in off if q["kind"] == "off_topic_near"]
+    assert len(on) >= 150 and len(off) >= 40 and len(near) >= len(off) / 2
+    assert {q["kind"] for q in on} == set(data.LACI_EVAL_ON_TOPIC)  # every kind the lab reports is there
+    assert all(q["expected"] and q["key_facts"] for q in on) and not any(q["expected"] or q["key_facts"] for q in off)
+    for kind in data.LACI_EVAL_ON_TOPIC + data.LACI_EVAL_OFF_TOPIC:  # both halves of every kind are used
+        assert {q["split"] for q in questions if q["kind"] == kind} == {"dev", "test"}, kind
+    by_id = {q["id"]: q for q in questions}
+    for q in questions:
+        if q["kind"] == "en":  # a pair is never divided between choosing and reporting
+            assert by_id[q["counterpart"]]["split"] == q["split"] and by_id[q["counterpart"]]["lang"] == "hu"
+    assert len(data.load_laci_eval(split="dev")) + len(data.load_laci_eval(split="test")) == len(questions)
+
+
+def test_laci_eval_follow_ups_have_a_conversation():
+    follow_ups = data.load_laci_eval(kind="follow_up")
+    assert len(follow_ups) >= 10
+    for q in follow_ups:
+        assert q["history"] and q["history"][0]["role"] == "user" and all(t["content"] for t in q["history"])
+
+
+def test_laci_eval_english_questions_do_not_copy_the_faq_wording():
+    """The translation experiment needs English questions written independently of the FAQ's English columns:
+    no English question shares five words in a row with a FAQ question or answer."""
+    import csv
+
+    def grams(text, n=5):
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+    with open(data_dir() / "szakmai_gyakorlat" / "gyik.csv", encoding="utf-8") as f:
+        faq = set().union(*(grams(row["question_en"]) | grams(row["answer_en"]) for row in csv.DictReader(f)))
+    english = data.load_laci_eval(kind="en")
+    assert len(english) >= 30
+    assert [q["id"] for q in english if grams(q["question"]) & faq] == []
+
+
+def test_laci_eval_split_is_the_scripts_and_the_script_refuses_bad_rows(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "split_laci_eval.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    bad = tmp_path / "bad.jsonl"
+    _write_jsonl(bad, [{"id": "q1", "question": "Mikor?", "lang": "hu", "kind": "off_topic_far", "history": [],
+                        "expected": [{"source": "gyik.csv", "ref": "gyik-06"}], "key_facts": []},
+                       {"id": "q2", "question": "How long?", "lang": "en", "kind": "en", "history": [],
+                        "expected": [{"source": "gyik.csv", "ref": "gyik-99"}], "key_facts": ["8"],
+                        "counterpart": "q9"}])
+    done = subprocess.run([sys.executable, str(script), "--questions", str(bad)], capture_output=True, text=True)
+    assert done.returncode == 1 and "nothing written" in done.stderr
+    assert "q1: an off-topic question has no expected rows" in done.stderr
+    assert "gyik-99" in done.stderr and "q2: counterpart 'q9'" in done.stderr
+
+
+def test_laci_eval_bad_split_or_kind_is_refused_with_file_line_and_field(tmp_path):
+    row = {"id": "q1", "question": "Mikor?", "lang": "hu", "kind": "hu", "split": "validation"}
+    _write_jsonl(tmp_path / "split.jsonl", [row])
+    with pytest.raises(data.DataFormatError, match=r"split\.jsonl, line 1: field 'split' is 'validation'"):
+        data.load_laci_eval(tmp_path / "split.jsonl")
+    _write_jsonl(tmp_path / "kind.jsonl", [{**row, "split": "dev", "kind": "offtopic"}])
+    with pytest.raises(data.DataFormatError, match=r"kind\.jsonl, line 1: field 'kind' is 'offtopic'"):
+        data.load_laci_eval(tmp_path / "kind.jsonl")
+    with pytest.raises(ValueError, match="unknown split"):
+        data.load_laci_eval(split="train")

@@ -156,12 +156,26 @@ def test_week6_rag_translation(executed):
     result = executed("week6_rag_translation")
     m = result.metrics
     assert m["kb_documents"]["gyik.csv"] >= 30 and m["kb_documents"]["szabalyzat.pdf"] >= 4
-    # strict retrieval must beat a random ranking by a wide margin, for every arm
-    random = m["retrieval_random_strict"]
+    # settings chosen on dev, reported on test; strict retrieval beats a random ranking even at its interval's low end
+    assert m["dev_choice"]["rrf_k"] >= 1 and m["on_topic_rule"]["chosen_on"] == "dev"
+    for metric in ("hit@3", "mrr"):
+        headline = m["strict_test_headline"][metric]
+        assert headline["low"] > headline["random"] + 0.2, (metric, headline)
     for mode in ("bm25", "dense", "hybrid"):
-        strict = m[f"retrieval_{mode}_strict"]
-        assert strict["n"] >= 60
-        assert strict["hit@3"] > random["hit@3"] + 0.3 and strict["mrr"] > random["mrr"] + 0.3, (mode, strict, random)
-    assert m["strict_hit3_ci_hybrid"]["low"] > random["hit@3"]
-    assert "skipped" in m["translation_arm_ii"]  # offline: arm (ii) is skipped with its reason, never faked
-    assert _claims(result)["multilingual_no_translation"]["verdict"] == "not testable here"
+        strict, lenient = m[f"retrieval_test_strict_{mode}"], m[f"retrieval_test_lenient_{mode}"]
+        assert strict["mrr"] > m["retrieval_test_strict_random_ranking"]["mrr"] + 0.3, (mode, strict)
+        assert lenient["hit@3"] >= strict["hit@3"]  # a strict hit is also a lenient one
+    assert 0 <= m["key_facts_test"]["low"] <= m["key_facts_test"]["mean"] <= m["key_facts_test"]["high"] <= 1
+    # the easter egg is one fixed reply per language, for every off-topic question
+    assert m["easter_egg_replies"]["questions"] >= 20 and m["easter_egg_replies"]["distinct_replies"] <= 2
+    # translation: BM25 cannot cross languages, the dense arm can; the oracle is the ceiling
+    cross = m["translation_experiment"]
+    assert cross["dense, English"]["n"] >= 30
+    assert cross["BM25, English"]["mrr"] < cross["dense, English"]["mrr"] - 0.3
+    assert cross["BM25, Hungarian twin (oracle)"]["mrr"] > cross["BM25, English"]["mrr"] + 0.3
+    assert "skipped" in m["generation_arm"]  # offline: no capable backend, said why, never faked
+    claims = _claims(result)
+    assert claims["multilingual_no_translation"]["verdict"] in {"supported", "not supported"}  # tested, either way
+    assert claims["multilingual_answers_hungarian"]["verdict"] == "not testable here"  # offline: said why
+    tokens = m["tokens_per_word"]
+    assert tokens["questions, Hungarian"]["SmolLM2 tokens/word"] > tokens["questions, English"]["SmolLM2 tokens/word"]

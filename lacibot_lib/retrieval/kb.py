@@ -213,6 +213,20 @@ def load_faq_csv(path: str | Path, problems: list[str] | None = None) -> list[Do
     return documents
 
 
+def hungarian_only(documents: list[Document]) -> list[Document]:
+    """Copies of ``documents`` with every English text removed: FAQ rows keep only ``kerdes`` and ``valasz`` (in
+    the content and the metadata). The index the Week 6 translation experiment searches, so that an English
+    question meets Hungarian text only."""
+    result = []
+    for doc in documents:
+        if doc.metadata.get("kind") != "faq":
+            result.append(doc)
+            continue
+        meta = {name: value for name, value in doc.metadata.items() if name not in ("question_en", "answer_en")}
+        result.append(Document(page_content=f"Kérdés: {meta['kerdes']}\nVálasz: {meta['valasz']}", metadata=meta))
+    return result
+
+
 def load_todo_csv(path: str | Path, problems: list[str] | None = None) -> list[Document]:
     """One ``Document`` per step of the to-do table (``lepes,ki,mit,mikor[,megjegyzes]``), ref ``lepes-N``.
 
