@@ -2,7 +2,8 @@
 
 Usage:
     python scripts/make_pdf.py SOURCE.md OUTPUT.pdf
-    python scripts/make_pdf.py --all      # rebuild the repo's two PDFs
+    python scripts/make_pdf.py --all      # rebuild the repo's two PDFs (the internship summary with a
+                                          # "not official" notice in every page's footer)
 
 Supported syntax: "# Title", "## Heading", "### Sub", "- bullet" lines
 (consecutive ones form one list), blank-line separated paragraphs (wrapped
@@ -31,9 +32,11 @@ from reportlab.platypus import ListFlowable, ListItem, PageBreak, Paragraph, Sim
 rl_config.invariant = 1
 
 REPO = Path(__file__).resolve().parent.parent
-DOCUMENTS = [  # (source, output) pairs built by --all, relative to the repo root
-    ("data/course_notes/course_notes.md", "data/course_notes/course_notes.pdf"),
-    ("data/szakmai_gyakorlat/szabalyzat_forras.md", "data/szakmai_gyakorlat/szabalyzat.pdf"),
+NOT_OFFICIAL = ("Nem hivatalos hallgatói összefoglaló (2023/2024) – a hivatalos szabályok: "
+                "https://www.aut.bme.hu/SzakmaiGyakorlat/")
+DOCUMENTS = [  # (source, output, footer notice or None) built by --all, relative to the repo root
+    ("data/course_notes/course_notes.md", "data/course_notes/course_notes.pdf", None),
+    ("data/szakmai_gyakorlat/osszefoglalo_forras.md", "data/szakmai_gyakorlat/osszefoglalo.pdf", NOT_OFFICIAL),
 ]
 AUTHOR = "Laci-bot labs"
 
@@ -105,15 +108,20 @@ def parse(lines):
     return title, story
 
 
-def footer(canvas, doc):
-    """Centred page number on every page."""
-    canvas.saveState()
-    canvas.setFont("DejaVuSans", 9)
-    canvas.drawCentredString(A4[0] / 2, 1.2 * cm, f"– {doc.page} –")
-    canvas.restoreState()
+def footer_with(notice=None):
+    """A page callback: the centred page number, with ``notice`` (e.g. "not official") above it on every page."""
+    def footer(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("DejaVuSans", 9)
+        canvas.drawCentredString(A4[0] / 2, 1.2 * cm, f"– {doc.page} –")
+        if notice:
+            canvas.setFont("DejaVuSans", 7.5)
+            canvas.drawCentredString(A4[0] / 2, 1.65 * cm, notice)
+        canvas.restoreState()
+    return footer
 
 
-def build(source, output):
+def build(source, output, notice=None):
     source, output = Path(source), Path(output)
     title, story = parse(source.read_text(encoding="utf-8").splitlines())
     doc = SimpleDocTemplate(str(output), pagesize=A4, invariant=1,
@@ -121,7 +129,7 @@ def build(source, output):
                             leftMargin=2.2 * cm, rightMargin=2.2 * cm,
                             topMargin=2 * cm, bottomMargin=2.2 * cm,
                             title=title or source.stem, author=AUTHOR)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    doc.build(story, onFirstPage=footer_with(notice), onLaterPages=footer_with(notice))
     print(f"wrote {output} ({doc.page} pages)")
 
 
@@ -132,15 +140,15 @@ def main():
     ap.add_argument("--all", action="store_true", help="build the repo's standard PDFs")
     args = ap.parse_args()
     if args.all:
-        jobs = [(REPO / s, REPO / o) for s, o in DOCUMENTS]
+        jobs = [(REPO / s, REPO / o, notice) for s, o, notice in DOCUMENTS]
     elif args.source and args.output:
-        jobs = [(Path(args.source), Path(args.output))]
+        jobs = [(Path(args.source), Path(args.output), None)]
     else:
         ap.error("give SOURCE.md and OUTPUT.pdf, or --all")
-    for source, output in jobs:
+    for source, output, notice in jobs:
         if not source.is_file():  # a clear message instead of a traceback
             sys.exit(f"error: source file not found: {source}")
-        build(source, output)
+        build(source, output, notice)
 
 
 if __name__ == "__main__":

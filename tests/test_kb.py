@@ -1,8 +1,10 @@
 import codecs
+import re
 
 import pytest
 
 from lacibot_lib.retrieval import kb
+from lacibot_lib.retrieval.kb import knowledge_base_dir
 
 HUNGARIAN = "Szakmai gyakorlat: őszi félév, tűzvédelmi oktatás, mérnökinformatikus BSc (VIAUAS00)."
 
@@ -92,12 +94,12 @@ def test_corrupt_pdf_is_reported_while_other_files_load(tmp_path):
     (tmp_path / "gyik.csv").write_text(FAQ, encoding="utf-8")
     latin2 = "== Díjazás ==\nA díjazás kötelező, fűtött iroda.\n".encode("iso-8859-2")
     (tmp_path / "info.txt").write_bytes(latin2)
-    (tmp_path / "szabalyzat.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    (tmp_path / "osszefoglalo.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
     (tmp_path / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "forras.md").write_text("# ignored\n", encoding="utf-8")
     with pytest.warns(UserWarning, match="info.txt: not UTF-8; read it as Latin-2"):
         docs, problems = kb.load_knowledge_base(tmp_path)
-    assert sorted(p.split(":")[0] for p in problems) == ["other.csv", "szabalyzat.pdf"]
+    assert sorted(p.split(":")[0] for p in problems) == ["osszefoglalo.pdf", "other.csv"]
     assert all("\n" not in p for p in problems)
     assert {d.metadata["source"] for d in docs} == {"gyik.csv", "info.txt"}
     assert "fűtött" in next(d for d in docs if d.metadata["source"] == "info.txt").page_content
@@ -117,8 +119,51 @@ def test_real_knowledge_base_loads_cleanly():
     assert len(by_kind["faq"]) >= 30 and len(by_kind["todo"]) >= 10 and by_kind["txt"]
     pages = {d.metadata["page"] for d in by_kind["pdf"]}
     assert len(pages) >= 4 and min(pages) == 1
-    assert {d.metadata["source"] for d in docs} == {"gyik.csv", "teendok.csv", "tajekoztato.txt", "szabalyzat.pdf"}
+    assert {d.metadata["source"] for d in docs} == {"gyik.csv", "teendok.csv", "tajekoztato.txt", "osszefoglalo.pdf"}
     faq = {d.metadata["ref"]: d for d in by_kind["faq"]}
     assert "320" in faq["gyik-06"].page_content and faq["gyik-06"].metadata["question_en"]
     keys = [(d.metadata["source"], d.metadata["ref"], d.metadata.get("chunk")) for d in docs]
     assert len(keys) == len(set(keys)), "documents must be distinguishable for fusion and citation"
+
+
+SOURCE_KEY = re.compile(r"\[(?:SZAB|VIK442|AUT|AUT-GYIK|AUT-TEENDOK|HIT|TMIT|IIT)(?: §\d+(?:\.\d+)*)?\]")
+
+
+def _keys(text: str, separator: str) -> list[str]:
+    return [key.strip() for key in text.split(separator) if key.strip()]
+
+
+def test_every_statement_of_the_knowledge_base_names_a_public_source():
+    """Issue 15: no invented rule. Every FAQ row and to-do step has a ``forras`` of known source keys (see
+    ../shared/kb), and every paragraph of the TXT and every section of the summary ends with a ``Forrás:`` line."""
+    import csv
+
+    folder = knowledge_base_dir()
+    for name in ("gyik.csv", "teendok.csv"):
+        with open(folder / name, encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert rows
+        for row in rows:
+            keys = _keys(row.get("forras") or "", ";")
+            assert keys and all(SOURCE_KEY.fullmatch(k) for k in keys), (name, row.get("id") or row["lepes"], keys)
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", (folder / "tajekoztato.txt").read_text(encoding="utf-8"))]
+    paragraphs = [b for b in blocks[1:] if b and not re.fullmatch(r"==.*==", b)]  # not the title or a heading
+    assert len(paragraphs) >= 15
+    for block in paragraphs:
+        last = block.splitlines()[-1]
+        assert last.startswith("Forrás: ") and all(SOURCE_KEY.fullmatch(k) for k in _keys(last[8:], ",")), block[:60]
+    summary = (folder / "osszefoglalo_forras.md").read_text(encoding="utf-8")
+    sections = re.split(r"^#{2,3} .*$", summary, flags=re.M)[1:]
+    assert len(sections) >= 10
+    for section in sections:
+        lines = [ln for ln in section.strip().splitlines() if ln.strip() and ln.strip() != "<<<PAGEBREAK>>>"]
+        assert lines[-1].startswith("Forrás: "), lines[-1]
+    assert "köteles" not in summary and "szabályzat –" not in summary.split("\n", 1)[0]
+
+
+def test_the_summary_pdf_says_it_is_not_official_on_every_page():
+    from lacibot_lib.retrieval.documents import read_pdf_pages
+
+    pages = read_pdf_pages(knowledge_base_dir() / "osszefoglalo.pdf")
+    assert len(pages) >= 4
+    assert all("Nem hivatalos hallgatói összefoglaló" in text for _, text in pages)

@@ -192,7 +192,7 @@ def test_unread_files_and_subfolders_are_reported_md_and_hidden_are_not(tmp_path
     (tmp_path / "gyik.csv").write_text(HEADER + "".join(_faq_rows(1)), encoding="utf-8")
     for name in ("jegyzet.docx", "regi.doc", "lista.xlsx", "tabla.xls", "leiras.odt", "adat.json", "README"):
         (tmp_path / name).write_bytes(b"PK\x03\x04")
-    for name in ("szabalyzat_forras.md", ".DS_Store", "~$jegyzet.docx", "._gyik.csv", ".piszkozat.txt"):
+    for name in ("osszefoglalo_forras.md", ".DS_Store", "~$jegyzet.docx", "._gyik.csv", ".piszkozat.txt"):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "regi").mkdir()
     (tmp_path / ".git").mkdir()
@@ -219,7 +219,7 @@ def test_health_of_the_bundled_knowledge_base():
     health = kb.knowledge_base_health()
     docs, _ = kb.load_knowledge_base()
     assert health["ok"] is True and health["problems"] == [] and health["documents"] == len(docs)
-    assert set(health["by_source"]) == {"gyik.csv", "teendok.csv", "tajekoztato.txt", "szabalyzat.pdf"}
+    assert set(health["by_source"]) == {"gyik.csv", "teendok.csv", "tajekoztato.txt", "osszefoglalo.pdf"}
     assert sum(health["by_source"].values()) == len(docs)
 
 

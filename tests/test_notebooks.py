@@ -155,7 +155,7 @@ def test_week4_gradio(executed):
 def test_week6_rag_translation(executed):
     result = executed("week6_rag_translation")
     m = result.metrics
-    assert m["kb_documents"]["gyik.csv"] >= 30 and m["kb_documents"]["szabalyzat.pdf"] >= 4
+    assert m["kb_documents"]["gyik.csv"] >= 30 and m["kb_documents"]["osszefoglalo.pdf"] >= 4
     # settings chosen on dev, reported on test; strict retrieval beats a random ranking even at its interval's low end
     assert m["dev_choice"]["rrf_k"] >= 1 and m["on_topic_rule"]["chosen_on"] == "dev"
     for metric in ("hit@3", "mrr"):

@@ -30,9 +30,9 @@ from ..textfiles import decode_text_file
 from .documents import CHUNKING, DocumentError, read_pdf_pages, split_documents
 
 FAQ_REQUIRED = ("id", "kerdes", "valasz")
-FAQ_OPTIONAL = ("question_en", "answer_en", "tema")
+FAQ_OPTIONAL = ("question_en", "answer_en", "tema", "forras")
 TODO_REQUIRED = ("lepes", "ki", "mit", "mikor")
-TODO_OPTIONAL = ("megjegyzes",)
+TODO_OPTIONAL = ("megjegyzes", "forras")
 
 _SECTION = re.compile(r"^==\s*(.+?)\s*==\s*$", re.MULTILINE)
 
@@ -191,7 +191,8 @@ def _preview(text: str, limit: int = 40) -> str:
 
 
 def load_faq_csv(path: str | Path, problems: list[str] | None = None) -> list[Document]:
-    """One ``Document`` per FAQ row (``id,kerdes,valasz[,question_en,answer_en,tema]``).
+    """One ``Document`` per FAQ row (``id,kerdes,valasz[,question_en,answer_en,tema,forras]``; ``forras`` names
+    the public sources that state the row).
 
     ``page_content`` holds the Hungarian and the English question and answer so that keyword and dense
     search both match a question asked in either language; the separate fields stay in the metadata for
@@ -228,7 +229,7 @@ def hungarian_only(documents: list[Document]) -> list[Document]:
 
 
 def load_todo_csv(path: str | Path, problems: list[str] | None = None) -> list[Document]:
-    """One ``Document`` per step of the to-do table (``lepes,ki,mit,mikor[,megjegyzes]``), ref ``lepes-N``.
+    """One ``Document`` per step of the to-do table (``lepes,ki,mit,mikor[,megjegyzes,forras]``), ref ``lepes-N``.
 
     Bad rows are handled as in :func:`load_faq_csv`."""
     path = Path(path)
@@ -321,7 +322,7 @@ def _unread_reason(path: Path) -> str | None:
 
     Silently skipping a file someone put there (a Word document, a subfolder) looks like the bot "forgot" it,
     so those are reported. Ignored without a word: hidden files (dot-files, Office's ``~$`` lock files) and
-    ``*.md`` (the bundled ``szabalyzat_forras.md`` is the source the PDF was made from, the PDF is what is read).
+    ``*.md`` (the bundled ``osszefoglalo_forras.md`` is the source the PDF was made from, the PDF is what is read).
     """
     suffix = path.suffix.lower()
     if _hidden(path) or suffix == ".md":
