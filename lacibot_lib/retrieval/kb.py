@@ -203,15 +203,20 @@ def load_faq_csv(path: str | Path, problems: list[str] | None = None) -> list[Do
     rows = _csv_rows(path, FAQ_REQUIRED, FAQ_OPTIONAL, "id", problems)
     documents = []
     for row_no, _, row in rows:
-        parts = [f"Kérdés: {row['kerdes']}", f"Válasz: {row['valasz']}"]
-        if row["question_en"]:
-            parts.append(f"Question: {row['question_en']}")
-        if row["answer_en"]:
-            parts.append(f"Answer: {row['answer_en']}")
         metadata = {"source": path.name, "ref": row["id"], "kind": "faq", "row": row_no,
                     **{name: row[name] for name in ("kerdes", "valasz", *FAQ_OPTIONAL)}}
-        documents.append(Document(page_content="\n".join(parts), metadata=metadata))
+        documents.append(Document(page_content=faq_content(metadata), metadata=metadata))
     return documents
+
+
+def faq_content(row: dict) -> str:
+    """The indexed text of a FAQ row: its Hungarian question and answer, then the English ones it has."""
+    parts = [f"Kérdés: {row['kerdes']}", f"Válasz: {row['valasz']}"]
+    if row.get("question_en"):
+        parts.append(f"Question: {row['question_en']}")
+    if row.get("answer_en"):
+        parts.append(f"Answer: {row['answer_en']}")
+    return "\n".join(parts)
 
 
 def hungarian_only(documents: list[Document]) -> list[Document]:
@@ -224,7 +229,7 @@ def hungarian_only(documents: list[Document]) -> list[Document]:
             result.append(doc)
             continue
         meta = {name: value for name, value in doc.metadata.items() if name not in ("question_en", "answer_en")}
-        result.append(Document(page_content=f"Kérdés: {meta['kerdes']}\nVálasz: {meta['valasz']}", metadata=meta))
+        result.append(Document(page_content=faq_content(meta), metadata=meta))
     return result
 
 
