@@ -10,7 +10,8 @@ own layer or below; ``tests/test_layout.py`` checks that nothing imports in a ci
   ``hybrid``, ``evaluation``, ``translate``: the English–Hungarian dictionary layer)
 * the bots and apps: ``batching`` (concurrent chats in shared ``generate`` calls), ``chat``, ``bot``,
   ``notes_bot``, ``laci``, ``app``
-* running the labs: ``lab`` (the shared prologue), ``runner``, ``cli``
+* running the labs: ``lab`` (the shared prologue), ``runner``, ``cli``, ``selfcheck`` (the students' self-checks
+  and concept quizzes)
 
 Import them directly, e.g. ``from lacibot_lib import models`` or ``from lacibot_lib.retrieval import hybrid``.
 """

@@ -33,7 +33,7 @@ def cmd_labs(args) -> int:
     if args.publish:
         for run in runs:
             if run.error is None and not args.smoke:
-                print(f"published {publish_notebook(run.output, labs_dir() / run.output.name, run.seconds).name}")
+                print(f"published {publish_notebook(run.output, labs_dir() / f'{run.name}.ipynb', run.seconds).name}")
     return 1 if any(run.error for run in runs) else 0
 
 

@@ -32,7 +32,7 @@ NOTES_PDF = data_dir() / "course_notes" / "course_notes.pdf"
 # The Week 4 lab chose the evidence (best sentence beat best chunk) and the value with stats.calibrate_threshold on
 # the dev split of the covered and uncovered course-notes questions, and reports it on test; a test recomputes it.
 # Re-calibrate when you change the embedder, the chunking, the sentence splitter or the questions.
-NOTES_THRESHOLD = 0.8561
+NOTES_THRESHOLD = 0.8593
 CHUNK_SIZE, CHUNK_OVERLAP = CHUNKING["notes"]
 # How the bot answers from the retrieved chunks (Week 4 chose these on its dev questions).
 TOP_K = 3  # chunks searched for sentences

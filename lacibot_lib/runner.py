@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from .results import format_value, read_claims, read_recorded
 from .settings import repo_root
 
 LABS = ("week1_prompting", "week2_finetune", "week3_cuda_rag", "week4_gradio", "week6_rag_translation")
+# Each lab's worked solutions (labs/solutions/weekN_solutions.ipynb), run and published like the labs.
+SOLUTIONS = tuple(f"solutions/{lab.split('_')[0]}_solutions" for lab in LABS)
 
 
 @dataclass
@@ -34,7 +37,8 @@ def labs_dir() -> Path:
 
 
 def available_labs() -> list[str]:
-    return [name for name in LABS if (labs_dir() / f"{name}.ipynb").exists()]
+    """The labs, then their solution notebooks, that exist in this checkout (names relative to ``labs/``)."""
+    return [name for name in LABS + SOLUTIONS if (labs_dir() / f"{name}.ipynb").exists()]
 
 
 def _use_this_environments_kernel() -> None:
@@ -58,12 +62,13 @@ def run_lab(name: str, output_dir: str | Path, parameters: dict | None = None, s
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     output = output_dir / f"{name}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)  # solutions/… keeps its folder
     params = {"SMOKE": smoke, **(parameters or {})}
     started = time.perf_counter()
     error = None
     try:
         pm.execute_notebook(str(source), str(output), parameters=params, kernel_name="python3",
-                            cwd=str(labs_dir()), execution_timeout=timeout_s, progress_bar=progress,
+                            cwd=str(source.parent), execution_timeout=timeout_s, progress_bar=progress,
                             request_save_on_cell_execute=True)
     except pm.PapermillExecutionError as err:
         error = f"{err.ename}: {err.evalue} (cell {err.exec_count})"
@@ -99,7 +104,7 @@ def write_report(runs: list[LabRun], out_dir: Path, smoke: bool) -> Path:
              "recorded by the executed notebook in this folder.", "", "| lab | status | minutes |", "|---|---|---|"]
     for run in runs:
         status = "ok" if run.error is None else f"FAILED: {run.error}"
-        lines.append(f"| [{run.name}]({run.output.name}) | {status} | {run.seconds / 60:.1f} |")
+        lines.append(f"| [{run.name}]({run.name}.ipynb) | {status} | {run.seconds / 60:.1f} |")
     lines += ["", "## Course claims", "", "| lab | claim | verdict | evidence |", "|---|---|---|---|"]
     for run in runs:
         for claim in (read_claims(run.output) if run.output.exists() else []):
@@ -109,7 +114,8 @@ def write_report(runs: list[LabRun], out_dir: Path, smoke: bool) -> Path:
         lines += ["", f"## {run.name}", "", "| metric | value |", "|---|---|"]
         for key, value in run.metrics.items():
             lines.append(f"| {key} | {format_value(value)} |")
-        figures = extract_figures(run.output, out_dir / "figures", run.name) if run.output.exists() else []
+        figures = (extract_figures(run.output, out_dir / "figures", run.name.replace("/", "_"))
+                   if run.output.exists() else [])
         lines += [""] + [f"![{run.name} figure {i}](figures/{f.name})" for i, f in enumerate(figures, 1)]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -130,6 +136,15 @@ def run_labs(names: list[str] | None = None, out_root: str | Path | None = None,
               + (f": {run.error}" if run.error else ""), flush=True)
         runs.append(run)
     return write_report(runs, out_dir, smoke), runs
+
+
+RUNTIME_LINE = re.compile(r"^\*\*Runtime\.\*\* .*$", re.M)
+
+
+def runtime_line(info: dict) -> str:
+    """The line a lab's first cell states its runtime with, from the run's metadata (see :func:`read_run_info`)."""
+    return (f"**Runtime.** About {info['minutes']:.0f} min for the committed run on {info['machine']} "
+            f"({info['date']}).")
 
 
 def publish_notebook(executed: str | Path, destination: str | Path, seconds: float | None = None) -> Path:
@@ -166,6 +181,10 @@ def publish_notebook(executed: str | Path, destination: str | Path, seconds: flo
     nb.metadata.pop("widgets", None)
     nb.metadata["lacibot_run"] = {"date": datetime.now().date().isoformat(), "machine": describe_machine(),
                                   **({"minutes": round(seconds / 60, 1)} if seconds is not None else {})}
+    first = nb.cells[0] if nb.cells and nb.cells[0].cell_type == "markdown" else None
+    if first is not None and seconds is not None and RUNTIME_LINE.search(first.source):  # the lab states its runtime
+        line = runtime_line(nb.metadata["lacibot_run"])
+        first.source = RUNTIME_LINE.sub(lambda _: line, first.source)
     destination = Path(destination)
     nbformat.write(nb, str(destination))
     return destination

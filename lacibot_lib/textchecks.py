@@ -231,3 +231,17 @@ def citation_check(answer: str, sources: list[str], min_support: float = 0.8) ->
             "cited": any(s["valid"] for s in sentences),
             "invalid_markers": sum(bool(s["cited"]) and not s["valid"] for s in sentences),
             "supported": bool(sentences) and all(s["supported"] for s in sentences)}
+
+
+# A sentence ends at ".", "!" or "?" (and any closing quote or bracket) followed by a space and a capital, a digit,
+# a quote or "#" (the speaker tags start summaries' sentences), but not after a title such as "Mr." or "Dr.".
+SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)[.!?]['\"”’)]*\s+(?=[A-Z#\"“'‘(0-9])")
+
+
+def sentence_count(text: str) -> int:
+    """How many sentences a summary has, not fooled by "Mr." or "a.m." as a split at every ". " would be.
+
+    >>> sentence_count("#Person1# meets Mr. Lee at 9 a.m. on Monday. They agree on a price.")
+    2
+    """
+    return len([part for part in SENTENCE_END.split(text.strip()) if part.strip()])

@@ -86,3 +86,14 @@ def test_week6_committed_run_chose_on_dev_and_the_library_follows():
     headline = m["strict_test_headline"]
     assert headline["hit@3"]["n"] >= 90 and headline["hit@3"]["low"] > headline["hit@3"]["random"] + 0.5
     assert m["easter_egg_replies"]["questions"] >= 40 and m["easter_egg_replies"]["distinct_replies"] <= 2
+
+
+def test_week3_committed_chunking_choice_is_what_the_notes_bot_uses():
+    """Week 3 chooses the course notes' chunk size and overlap on dev; the library (and so the Week 4 bot) uses that."""
+    from lacibot_lib.results import read_recorded
+    from lacibot_lib.retrieval import documents
+
+    m = read_recorded(runner.labs_dir() / "week3_cuda_rag.ipynb")
+    chosen = m["best_chunking"]
+    assert (chosen["chunk_size"], chosen["overlap"]) == documents.CHUNKING["notes"]
+    assert m["chunking_test"]["hit@3"]["low"] > m["chunking_test"]["random_hit@3"]

@@ -179,3 +179,30 @@ def test_week6_rag_translation(executed):
     assert claims["multilingual_answers_hungarian"]["verdict"] == "not testable here"  # offline: said why
     tokens = m["tokens_per_word"]
     assert tokens["questions, Hungarian"]["SmolLM2 tokens/word"] > tokens["questions, English"]["SmolLM2 tokens/word"]
+
+
+def _output_text(result: runner.LabRun) -> str:
+    import nbformat
+
+    nb = nbformat.read(str(result.output), as_version=4)
+    return "\n".join("".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.parametrize("name", runner.LABS)
+def test_every_lab_asks_its_self_checks_and_quiz(executed, name):
+    """Left blank in the lab, each self-check asks for an answer (it does not print a solution), and the quiz is
+    shown and graded."""
+    text = _output_text(executed(name))
+    assert text.count("… Fill in your answer") >= 1 and "✓ Right" not in text
+    assert "Q5." in text and "0 of 5 right." in text
+
+
+@pytest.mark.parametrize("name", runner.SOLUTIONS)
+def test_solutions_confirm_every_self_check_and_quiz_answer(executed, name):
+    """A solution notebook's worked answers pass the same checks the students run, and its wrong examples get the
+    explanation."""
+    result = executed(name)
+    text = _output_text(result)
+    assert text.count("✓ Right.") >= 1 and "… Fill in" not in text
+    assert "5 of 5 right." in text
+    assert "✗ Not yet:" in text  # a typical wrong answer, shown with what it forgot

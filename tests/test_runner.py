@@ -31,7 +31,9 @@ def test_report_gathers_metrics_and_figures(tmp_path):
 
 
 def test_every_lab_in_the_list_exists():
-    assert runner.available_labs() == [name for name in runner.LABS if (runner.labs_dir() / f"{name}.ipynb").exists()]
+    assert runner.available_labs() == [name for name in runner.LABS + runner.SOLUTIONS
+                                       if (runner.labs_dir() / f"{name}.ipynb").exists()]
+    assert runner.SOLUTIONS[0] == "solutions/week1_solutions"
     assert "week1_prompting" in runner.available_labs()
 
 
@@ -44,3 +46,24 @@ def test_cli_reports_errors_without_traceback(capsys, tmp_path):
     assert cli.main(["labs", "--only", "week9", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lacibot labs: No lab 'week9'") and "Traceback" not in err
+
+
+def test_publish_cleans_the_notebook_and_states_the_measured_runtime(tmp_path):
+    from nbformat.v4 import new_markdown_cell
+
+    from lacibot_lib.settings import repo_root
+
+    nb = new_notebook()
+    first = "# Lab\n\n**Runtime.** About 99 min for the committed run on an old machine.\n\nNext."
+    nb.cells = [new_markdown_cell(first),
+                new_code_cell("SMOKE = False", metadata={"tags": ["injected-parameters"]}),
+                new_code_cell("print(path)", outputs=[new_output("stream", name="stdout",
+                                                                  text=f"{repo_root()}/data/x.csv\n")])]
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(nb, executed)
+    published = nbformat.read(runner.publish_notebook(executed, tmp_path / "lab.ipynb", seconds=600), as_version=4)
+    info = runner.read_run_info(tmp_path / "lab.ipynb")
+    assert info["minutes"] == 10.0 and info["machine"]
+    assert runner.runtime_line(info) in published.cells[0].source and "99 min" not in published.cells[0].source
+    assert published.cells[0].source.endswith("\n\nNext.")
+    assert len(published.cells) == 2 and published.cells[1].outputs[0]["text"] == "./data/x.csv\n"
