@@ -59,10 +59,8 @@ def run_lab(name: str, output_dir: str | Path, parameters: dict | None = None, s
     source = labs_dir() / f"{name}.ipynb"
     if not source.exists():
         raise FileNotFoundError(f"No lab {name!r}: {source} does not exist. Labs: {', '.join(available_labs())}")
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    output = output_dir / f"{name}.ipynb"
-    output.parent.mkdir(parents=True, exist_ok=True)  # solutions/… keeps its folder
+    output = Path(output_dir) / f"{name}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)  # the output folder, with solutions/… kept as a subfolder
     params = {"SMOKE": smoke, **(parameters or {})}
     started = time.perf_counter()
     error = None
