@@ -6,6 +6,7 @@ reports the median and spread of several repeats.
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import threading
 import time
@@ -142,6 +143,30 @@ class StepTimer:
 
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU instructions that multiply bf16 natively
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Inside the block, discard what native (C/C++) code writes to the process's stderr, file descriptor 2.
+
+    torch 2.13's profiler writes a "USDT: … profiler_start" and a "… profiler_stop" line there on every
+    ``torch.profiler.profile()``; in a notebook they land in the cell's output. Python's own writes to
+    ``sys.stderr`` are flushed first; in a terminal they are silenced too, in Jupyter (where ``sys.stderr`` is not
+    fd 2) they are not. The descriptor is restored on the way out, also after an exception.
+    """
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def cpu_flags() -> set[str] | None:

@@ -142,3 +142,43 @@ def test_every_lab_opens_with_objectives_prerequisites_and_its_measured_runtime(
     assert 3 <= len(objectives) <= 5, f"{lab}: {len(objectives)} learning objectives (the course asks for 3–5)"
     assert runner.runtime_line(runner.read_run_info(path)) in first, \
         f"{lab}: the runtime line is not the committed run's (publish the lab with `lacibot labs --publish`)"
+
+
+@pytest.mark.parametrize("lab", ("week2_finetune", "week3_cuda_rag"))
+def test_the_gpu_weeks_colab_cell_is_a_no_op_here_and_installs_the_pins_without_torch_on_colab(lab, tmp_path,
+                                                                                                 monkeypatch):
+    """Colab itself cannot be reached from here; this runs the cell against a stand-in: outside Colab it does
+    nothing, with an empty ``REPO_URL`` it stops with a message naming it, and with one it clones, installs every
+    pinned package except torch (Colab's CUDA build must stay) and moves into the clone's ``labs`` folder."""
+    import subprocess
+    import types
+
+    cells = json.loads((REPO / "labs" / f"{lab}.ipynb").read_text(encoding="utf-8"))["cells"]
+    codes = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    source = next(code for code in codes if "google.colab" in code)
+    source = source.replace("/content", str(tmp_path))
+    calls = []
+
+    def fake_run(args, cwd=None, check=False):
+        calls.append(list(args))
+        if args[:2] == ["git", "clone"]:
+            (tmp_path / "lacibot" / "labs").mkdir(parents=True)
+            shutil.copy(REPO / "requirements.txt", tmp_path / "lacibot" / "requirements.txt")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(source, {})
+    assert calls == [], "outside Colab the cell must do nothing"
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    with pytest.raises(ValueError, match="REPO_URL"):
+        exec(source, {})
+    exec(source.replace('REPO_URL = ""', 'REPO_URL = "https://example.org/lacibot.git"'), {})
+    assert calls[0][:2] == ["git", "clone"] and "https://example.org/lacibot.git" in calls[0]
+    pins = (tmp_path / "requirements-colab.txt").read_text().splitlines()
+    assert pins and not any(p.startswith("torch==") for p in pins)
+    assert "transformers" in " ".join(pins)
+    assert sum("pip" in c and "install" in c for c in calls) == 3
+    assert Path.cwd() == tmp_path / "lacibot" / "labs"

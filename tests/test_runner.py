@@ -67,3 +67,20 @@ def test_publish_cleans_the_notebook_and_states_the_measured_runtime(tmp_path):
     assert runner.runtime_line(info) in published.cells[0].source and "99 min" not in published.cells[0].source
     assert published.cells[0].source.endswith("\n\nNext.")
     assert len(published.cells) == 2 and published.cells[1].outputs[0]["text"] == "./data/x.csv\n"
+
+
+@pytest.mark.parametrize("name", runner.available_labs())
+def test_every_parameter_papermill_can_set_is_one_it_reads(name):
+    """papermill reads a lab's ``parameters`` cell to know what ``-p`` may set; a line it cannot parse (e.g. a
+    second ``=`` in a comment) is logged as "Unable to parse line" and silently dropped from ``--help-notebook``."""
+    import ast
+
+    import papermill
+
+    path = runner.labs_dir() / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets]
+    assert assigned, f"{path.name}: the parameters cell sets nothing"
+    read = list(papermill.inspect_notebook(str(path)))
+    assert read == assigned, f"{path.name}: papermill reads the parameters {read}, the cell sets {assigned}"

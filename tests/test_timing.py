@@ -50,3 +50,16 @@ def test_cpu_flags_decide_native_bf16(monkeypatch):
     assert timing.cpu_has_native_bf16() is True
     monkeypatch.setattr(timing, "cpu_flags", lambda: None)  # not Linux: unknown, not guessed
     assert timing.cpu_has_native_bf16() is None
+
+
+def test_native_stderr_silenced_drops_fd2_writes_and_restores_it(capfd):
+    import os
+
+    os.write(2, b"before\n")
+    with timing.native_stderr_silenced():
+        os.write(2, b"USDT: profiler_start\n")
+    os.write(2, b"after\n")
+    with pytest.raises(RuntimeError), timing.native_stderr_silenced():
+        raise RuntimeError("the descriptor must come back after an exception too")
+    os.write(2, b"still here\n")
+    assert capfd.readouterr().err == "before\nafter\nstill here\n"
